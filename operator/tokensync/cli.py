@@ -1,0 +1,66 @@
+"""The ``tokensync`` command: ``run``, ``sandbox`` and ``cloud-emulator``.
+
+Each subcommand's work lives in its own module; this file only parses arguments,
+so that ``tokensync --help`` stays fast and imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tokensync",
+        description="Keeps Alibaba Cloud credentials fresh in Kubernetes Secrets.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run the operator against a cluster (kubeconfig or in-cluster)")
+    scope = run.add_mutually_exclusive_group()
+    scope.add_argument("-n", "--namespace", action="append", dest="namespaces", default=[], metavar="NS",
+                       help="watch this namespace (repeatable)")
+    scope.add_argument("-A", "--all-namespaces", action="store_true", help="watch every namespace (default)")
+    run.add_argument("--metrics-port", type=int, default=8080, help="Prometheus /metrics port (0: off)")
+    run.add_argument("--health-port", type=int, default=8081, help="/healthz and /readyz port (0: off)")
+    run.add_argument("--log-format", choices=["json", "text"], default="text")
+    run.add_argument("--verbose", action="store_true", help="debug logging")
+
+    sandbox = commands.add_parser("sandbox", help="the whole product on this machine, with no cluster or cloud")
+    sandbox.add_argument("--kubeconfig", default=None, metavar="PATH",
+                         help="where to write the emulated cluster's kubeconfig (default: under the temp dir)")
+    sandbox.add_argument("--exit-after-demo", action="store_true",
+                         help="print what was made and stop, instead of running until Ctrl-C")
+
+    emulator = commands.add_parser("cloud-emulator", help="a local Alibaba Cloud (EIAM, IMS, STS) that checks signatures")
+    emulator.add_argument("--host", default="127.0.0.1")
+    emulator.add_argument("--port", type=int, default=0, help="0: any free port")
+    emulator.add_argument("--state", default=None, metavar="FILE", help="YAML or JSON state (default: the demo state)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "cloud-emulator":
+        from tokensync.emulators.cloud.server import serve_forever
+
+        return serve_forever(host=args.host, port=args.port, state_file=args.state)
+    if args.command == "sandbox":
+        from tokensync.sandbox import run_sandbox
+
+        return run_sandbox(kubeconfig=args.kubeconfig, exit_after_demo=args.exit_after_demo)
+    from tokensync.runtime.main import run_operator
+
+    return run_operator(
+        namespaces=args.namespaces,
+        metrics_port=args.metrics_port,
+        health_port=args.health_port,
+        log_format=args.log_format,
+        verbose=args.verbose,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
