@@ -1,0 +1,237 @@
+"""Which cloud access a resource may use, and a ready client for it.
+
+Tenancy rules (PRODUCT.md): a namespaced CloudAccess serves only its own namespace and
+reads Secrets only there; a ClusterCloudAccess serves the namespaces its namespaceSelector
+matches ({} all, absent none). Clients are cached per access object and Secret version,
+so temporary credentials (STS, RRSA) are reused until they near expiry.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from tokensync.api.cloud_access import CloudAccessSpec, ClusterCloudAccessSpec, selector_matches
+from tokensync.api.common import GROUP, VERSION, CloudAccessRef
+from tokensync.clock import Clock
+from tokensync.cloud.client import ClientSettings, CloudClient, Endpoints, HttpPool
+from tokensync.cloud.credentials import (
+    AmbientCredentials,
+    AssumeRoleCredentials,
+    CredentialsProvider,
+    OidcRoleCredentials,
+    StaticCredentials,
+)
+from tokensync.controllers.target_writer import read_data
+from tokensync.kube.client import KubeClient
+from tokensync.kube.resources import NAMESPACES, SECRETS, Resource
+
+logger = logging.getLogger(__name__)
+
+CLOUD_ACCESSES = Resource(GROUP, VERSION, "cloudaccesses")
+CLUSTER_CLOUD_ACCESSES = Resource(GROUP, VERSION, "clustercloudaccesses", namespaced=False)
+
+AccessKey = tuple[str, str, str]  # (kind, namespace or "", name)
+
+
+class AccessProblem(Exception):
+    """Why a resource cannot use the cloud access it names; ``reason`` is a Ready reason."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ResolvedAccess:
+    key: AccessKey
+    client: CloudClient
+    region_id: str
+
+
+def access_key_of(namespace: str, ref: CloudAccessRef | None) -> AccessKey:
+    ref = ref or CloudAccessRef()
+    if ref.kind == "CloudAccess":
+        return ("CloudAccess", namespace, ref.name)
+    return ("ClusterCloudAccess", "", ref.name)
+
+
+class AccessResolver:
+    def __init__(
+        self,
+        kube: KubeClient,
+        pool: HttpPool,
+        clock: Clock,
+        *,
+        settings: ClientSettings | None = None,
+        on_request: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self._kube = kube
+        self._pool = pool
+        self._clock = clock
+        self._settings = settings
+        self._on_request = on_request
+        self._clients: dict[AccessKey, tuple[tuple[str, ...], CloudClient]] = {}
+        # Which resources used which access last: re-evaluated when the access changes.
+        self.dependents: defaultdict[AccessKey, set[Hashable]] = defaultdict(set)
+
+    def forget_dependent(self, dependent: Hashable) -> None:
+        for users in self.dependents.values():
+            users.discard(dependent)
+
+    def invalidate(self, key: AccessKey) -> None:
+        self._clients.pop(key, None)
+
+    async def resolve(self, namespace: str, ref: CloudAccessRef | None, *, dependent: Hashable) -> ResolvedAccess:
+        """The client a resource in ``namespace`` may use, or AccessProblem saying why not."""
+        key = access_key_of(namespace, ref)
+        self.forget_dependent(dependent)
+        self.dependents[key].add(dependent)
+        body, spec = await self._load(key, hint="" if ref else
+                                      " (no cloudAccessRef given, so the ClusterCloudAccess 'default' is used)")
+        if isinstance(spec, ClusterCloudAccessSpec):
+            await self._check_selector(spec, key[2], namespace)
+        return await self._client(key, body, spec)
+
+    async def access_client(self, key: AccessKey) -> ResolvedAccess:
+        """The client of one access object, without tenancy checks (for its own status)."""
+        body, spec = await self._load(key, hint="")
+        return await self._client(key, body, spec)
+
+    async def _load(
+        self, key: AccessKey, *, hint: str
+    ) -> tuple[dict[str, Any], CloudAccessSpec | ClusterCloudAccessSpec]:
+        kind, access_namespace, name = key
+        resource = CLOUD_ACCESSES if kind == "CloudAccess" else CLUSTER_CLOUD_ACCESSES
+        body = await self._kube.get(resource, access_namespace or None, name)
+        if body is None:
+            where = f" in namespace {access_namespace!r}" if kind == "CloudAccess" else ""
+            raise AccessProblem("CloudAccessNotFound", f"{kind} {name!r} not found{where}{hint}")
+        try:
+            spec: CloudAccessSpec | ClusterCloudAccessSpec
+            if kind == "CloudAccess":
+                spec = CloudAccessSpec.model_validate(body.get("spec") or {})
+            else:
+                spec = ClusterCloudAccessSpec.model_validate(body.get("spec") or {})
+        except ValidationError as exc:
+            raise AccessProblem("InvalidSpec", f"{kind} {name!r} is invalid: {_first_error(exc)}") from None
+        return body, spec
+
+    async def _client(
+        self, key: AccessKey, body: dict[str, Any], spec: CloudAccessSpec | ClusterCloudAccessSpec
+    ) -> ResolvedAccess:
+        kind, access_namespace, name = key
+        secret_version, credentials = await self._credentials(kind, access_namespace, name, spec)
+        version = (str(body["metadata"].get("resourceVersion", "")), secret_version)
+        cached = self._clients.get(key)
+        if cached and cached[0] == version:
+            return ResolvedAccess(key, cached[1], spec.region_id)
+        overrides = spec.endpoints.model_dump(exclude_none=True) if spec.endpoints else None
+        client = CloudClient(
+            credentials=credentials,
+            endpoints=Endpoints.for_region(spec.region_id, overrides),
+            pool=self._pool,
+            settings=self._settings,
+            clock=self._clock,
+            on_request=self._on_request,
+        )
+        self._clients[key] = (version, client)
+        return ResolvedAccess(key, client, spec.region_id)
+
+    async def _check_selector(self, spec: ClusterCloudAccessSpec, name: str, namespace: str) -> None:
+        ns = await self._kube.get(NAMESPACES, None, namespace)
+        labels = ((ns or {}).get("metadata") or {}).get("labels") or {}
+        if not selector_matches(spec.namespace_selector, labels):
+            raise AccessProblem(
+                "CloudAccessForbidden",
+                f"ClusterCloudAccess {name!r} does not allow namespace {namespace!r}: its namespaceSelector does not "
+                "match the namespace's labels (ask the cluster admin to extend it, or use a CloudAccess in this "
+                "namespace)",
+            )
+
+    async def _credentials(
+        self, kind: str, access_namespace: str, name: str, spec: CloudAccessSpec | ClusterCloudAccessSpec
+    ) -> tuple[str, CredentialsProvider]:
+        auth = spec.auth
+        sts_endpoint = Endpoints.for_region(
+            spec.region_id, spec.endpoints.model_dump(exclude_none=True) if spec.endpoints else None
+        ).sts
+        provider: CredentialsProvider
+        secret_version = ""
+        if auth.access_key is not None:
+            ref = auth.access_key.secret_ref
+            secret_namespace = access_namespace if kind == "CloudAccess" else getattr(ref, "namespace", None)
+            if not secret_namespace:
+                raise AccessProblem(
+                    "InvalidSpec", f"{kind} {name!r}: auth.accessKey.secretRef.namespace is required"
+                )
+            secret = await self._kube.get(SECRETS, secret_namespace, ref.name)
+            if secret is None:
+                raise AccessProblem(
+                    "InvalidCredentials",
+                    f"{kind} {name!r}: Secret {secret_namespace}/{ref.name} with the AccessKey was not found",
+                )
+            data = read_data(secret, is_secret=True)
+            missing = [k for k in (ref.access_key_id_key, ref.access_key_secret_key) if not data.get(k)]
+            if missing:
+                raise AccessProblem(
+                    "InvalidCredentials",
+                    f"{kind} {name!r}: Secret {secret_namespace}/{ref.name} has no key(s) {', '.join(missing)}",
+                )
+            token_key = ref.security_token_key
+            provider = StaticCredentials(
+                access_key_id=data[ref.access_key_id_key],
+                access_key_secret=data[ref.access_key_secret_key],
+                security_token=data.get(token_key) if token_key else None,
+            )
+            secret_version = str(secret["metadata"].get("resourceVersion", ""))
+        elif auth.rrsa is not None:
+            provider = OidcRoleCredentials(
+                role_arn=auth.rrsa.role_arn,
+                oidc_provider_arn=auth.rrsa.oidc_provider_arn,
+                token_file=auth.rrsa.token_file,
+                session_name=auth.rrsa.session_name,
+                sts_endpoint=sts_endpoint,
+                pool=self._pool,
+                clock=self._clock,
+            )
+        else:
+            provider = AmbientCredentials(sts_endpoint=sts_endpoint, pool=self._pool, clock=self._clock)
+        if spec.assume_role is not None:
+            role = spec.assume_role
+            provider = AssumeRoleCredentials(
+                source=provider,
+                role_arn=role.role_arn,
+                external_id=role.external_id,
+                session_name=role.session_name,
+                duration_seconds=role.duration_seconds,
+                sts_endpoint=sts_endpoint,
+                pool=self._pool,
+                clock=self._clock,
+            )
+        return secret_version, provider
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error.get("loc", ()))
+    return f"{where}: {error.get('msg', 'invalid')}" if where else str(error.get("msg", "invalid"))
+
+
+def summarize_validation_error(exc: ValidationError) -> str:
+    parts: list[str] = []
+    for error in exc.errors()[:5]:
+        where = ".".join(str(part) for part in error.get("loc", ()))
+        parts.append(f"spec.{where}: {error.get('msg', 'invalid')}" if where else str(error.get("msg")))
+    return "; ".join(parts)
+
+
+def body_key(body: dict[str, Any]) -> tuple[str, str]:
+    meta = body["metadata"]
+    return (str(meta.get("namespace") or ""), str(meta["name"]))

@@ -1,0 +1,126 @@
+"""The CloudAccess and ClusterCloudAccess controller: are these credentials usable, and whose?
+
+Status shows ``Ready`` and the identity (STS GetCallerIdentity). When an access object or
+the Secret holding its AccessKey changes, every resource that used it is re-evaluated.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from tokensync.clock import Clock
+from tokensync.cloud.errors import CloudError
+from tokensync.controllers.access_resolver import (
+    CLOUD_ACCESSES,
+    CLUSTER_CLOUD_ACCESSES,
+    AccessKey,
+    AccessProblem,
+    AccessResolver,
+)
+from tokensync.controllers.status_report import READY, patch_status, with_condition
+from tokensync.controllers.work_queue import WorkQueue
+from tokensync.kube.client import KubeClient
+from tokensync.kube.errors import KubeApiError
+from tokensync.runtime import metrics
+
+logger = logging.getLogger(__name__)
+
+
+def _key_of(body: dict[str, Any]) -> AccessKey:
+    meta = body.get("metadata") or {}
+    kind = str(body.get("kind") or "ClusterCloudAccess")
+    return (kind, str(meta.get("namespace") or "") if kind == "CloudAccess" else "", str(meta.get("name")))
+
+
+class CloudAccessController:
+    def __init__(
+        self,
+        *,
+        kube: KubeClient,
+        access: AccessResolver,
+        clock: Clock,
+        wake_dependent: Callable[[Any, str], None],
+        recheck_seconds: float = 3600.0,
+    ) -> None:
+        self._kube = kube
+        self._access = access
+        self._clock = clock
+        self._wake_dependent = wake_dependent
+        self._recheck_seconds = recheck_seconds
+        self._objects: dict[AccessKey, dict[str, Any]] = {}
+        self.queue: WorkQueue[AccessKey] = WorkQueue(self.reconcile, concurrency=4)
+
+    def observe(self, event_type: str | None, body: dict[str, Any]) -> None:
+        key = _key_of(body)
+        previous = self._objects.get(key)
+        if event_type == "DELETED":
+            self._objects.pop(key, None)
+            self.queue.forget(key)
+            self._changed(key, "its cloud access was deleted")
+            return
+        self._objects[key] = body
+        if previous is None:
+            self.queue.schedule(key, 0.0)
+        elif (previous.get("metadata") or {}).get("generation") != (body.get("metadata") or {}).get("generation"):
+            self.queue.schedule(key, 0.0)
+            self._changed(key, "its cloud access changed")
+
+    def observe_secret(self, event_type: str | None, secret: dict[str, Any]) -> None:
+        """An AccessKey Secret changed: new credentials for every resource using them."""
+        meta = secret.get("metadata") or {}
+        where = (str(meta.get("namespace") or ""), str(meta.get("name")))
+        for key, body in self._objects.items():
+            if where in _secret_refs(key, body):
+                self.queue.schedule(key, 0.0)
+                self._changed(key, "the Secret with its AccessKey changed")
+
+    def _changed(self, key: AccessKey, reason: str) -> None:
+        self._access.invalidate(key)
+        for dependent in list(self._access.dependents.get(key, ())):
+            self._wake_dependent(dependent, reason)
+
+    async def reconcile(self, key: AccessKey) -> None:
+        body = self._objects.get(key)
+        if body is None:
+            return
+        kind = key[0]
+        resource = CLOUD_ACCESSES if kind == "CloudAccess" else CLUSTER_CLOUD_ACCESSES
+        meta = body["metadata"]
+        now = self._clock.now()
+        identity: dict[str, str] | None = None
+        try:
+            resolved = await self._access.access_client(key)
+            reply = await resolved.client.get_caller_identity()
+            identity = {"accountId": reply.value.account_id, "arn": reply.value.arn}
+            ready, reason, message = True, "Verified", f"credentials work: {reply.value.arn}"
+        except AccessProblem as problem:
+            ready, reason, message = False, problem.reason, problem.message
+        except CloudError as error:
+            ready, reason, message = False, error.reason, str(error)
+        status: dict[str, Any] = {
+            "observedGeneration": meta.get("generation"),
+            "identity": identity,
+            "conditions": with_condition(
+                (body.get("status") or {}).get("conditions"), condition_type=READY, status=ready, reason=reason,
+                message=message, generation=meta.get("generation"), now=now,
+            ),
+        }
+        try:
+            await patch_status(self._kube, resource, body, status)
+        except KubeApiError as exc:
+            logger.warning("%s %s: could not write status: %s", kind, key[2], exc)
+            self.queue.schedule(key, 5.0)
+            return
+        metrics.set_resource_ready(kind, key[1], key[2], ready)
+        self.queue.schedule(key, self._recheck_seconds if ready else min(300.0, self._recheck_seconds), replace=True)
+
+
+def _secret_refs(key: AccessKey, body: dict[str, Any]) -> set[tuple[str, str]]:
+    auth = ((body.get("spec") or {}).get("auth") or {}).get("accessKey") or {}
+    ref = auth.get("secretRef") or {}
+    if not ref.get("name"):
+        return set()
+    namespace = key[1] if key[0] == "CloudAccess" else str(ref.get("namespace") or "")
+    return {(namespace, str(ref["name"]))}

@@ -1,0 +1,78 @@
+"""How readiness is judged and reported: conditions, status patches, Events.
+
+Status is kstatus-compatible: a ``Ready`` condition in metav1.Condition shape carrying
+``observedGeneration``, so ``kubectl wait --for=condition=Ready``, Argo CD and Flux read it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from tokensync.kube.client import KubeClient
+from tokensync.kube.resources import Resource
+
+READY = "Ready"
+
+
+def rfc3339(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_rfc3339(text: Any) -> datetime | None:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        return None
+
+
+def with_condition(
+    conditions: list[dict[str, Any]] | None,
+    *,
+    condition_type: str,
+    status: bool,
+    reason: str,
+    message: str,
+    generation: int | None,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Set one condition; ``lastTransitionTime`` moves only when its status flips."""
+    wanted = "True" if status else "False"
+    result: list[dict[str, Any]] = []
+    previous = None
+    for condition in conditions or []:
+        if condition.get("type") == condition_type:
+            previous = condition
+        else:
+            result.append(condition)
+    transition = previous.get("lastTransitionTime") if previous and previous.get("status") == wanted else None
+    updated: dict[str, Any] = {
+        "type": condition_type,
+        "status": wanted,
+        "reason": reason,
+        "message": message[:32768],
+        "lastTransitionTime": transition or rfc3339(now),
+    }
+    if generation is not None:
+        updated["observedGeneration"] = generation
+    result.insert(0 if condition_type == READY else len(result), updated)
+    return result
+
+
+def condition_of(body: dict[str, Any], condition_type: str) -> dict[str, Any] | None:
+    for condition in (body.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == condition_type:
+            return dict(condition)
+    return None
+
+
+async def patch_status(
+    kube: KubeClient, resource: Resource, body: dict[str, Any], status: dict[str, Any]
+) -> dict[str, Any]:
+    """Merge-patch ``status`` through the status subresource (``None`` values remove fields)."""
+    meta = body["metadata"]
+    return await kube.patch(resource, meta.get("namespace"), meta["name"], {"status": status}, subresource="status")

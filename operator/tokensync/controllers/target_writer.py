@@ -1,0 +1,227 @@
+"""Writes the Secret (or ConfigMap) a resource targets — the only place tokensync writes one.
+
+Rules, the same for every kind:
+- Written only when its content changes: a refresh that returns the same token costs no write.
+- ``Owner``: tokensync creates the object (with an ownerReference unless deletionPolicy is
+  Retain) and never takes over one it did not create -> ``TargetConflict``.
+- ``Merge``: tokensync adds its keys to an object someone else created; other keys are kept.
+- ``Orphan``: created without an ownerReference, so it outlives the resource.
+- A failed sync never calls this, so the last good data is never blanked.
+Each written object carries a hash of the data tokensync wrote (``tokensync.dev/data-hash``),
+so an edit by someone else is seen from the object alone, without keeping the token anywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from tokensync.kube.client import KubeClient
+from tokensync.kube.resources import Resource
+
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY_VALUE = "tokensync"
+SOURCE_ANNOTATION = "tokensync.dev/source"
+EXPIRES_AT_ANNOTATION = "tokensync.dev/expires-at"
+DATA_HASH_ANNOTATION = "tokensync.dev/data-hash"
+MANAGED_KEYS_ANNOTATION = "tokensync.dev/managed-keys"  # under Merge only: which keys are ours
+
+CreationPolicy = Literal["Owner", "Merge", "Orphan"]
+DeletionPolicy = Literal["Delete", "Retain"]
+
+
+class TargetConflict(Exception):
+    """The object exists and is not tokensync's to write (or, under Merge, does not exist)."""
+
+
+@dataclass(frozen=True)
+class Owner:
+    api_version: str
+    kind: str
+    name: str
+    namespace: str
+    uid: str
+
+    @property
+    def source(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> Owner:
+        meta = body["metadata"]
+        return cls(body["apiVersion"], body["kind"], meta["name"], meta["namespace"], str(meta.get("uid", "")))
+
+
+@dataclass(frozen=True)
+class DesiredTarget:
+    resource: Resource  # SECRETS or CONFIG_MAPS
+    name: str
+    data: dict[str, str]
+    creation_policy: CreationPolicy = "Owner"
+    deletion_policy: DeletionPolicy = "Delete"
+    secret_type: str | None = "Opaque"  # None for ConfigMaps
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_secret(self) -> bool:
+        return self.resource.plural == "secrets"
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    created: bool = False
+    updated: bool = False
+
+    @property
+    def written(self) -> bool:
+        return self.created or self.updated
+
+
+def data_hash(data: dict[str, str], owner: Owner) -> str:
+    """A short, owner-salted digest of the data: detects edits, reveals nothing usable."""
+    digest = hashlib.sha256(owner.uid.encode() + b"\0" + json.dumps(data, sort_keys=True).encode())
+    return digest.hexdigest()[:32]
+
+
+def is_ours(existing: dict[str, Any], owner: Owner) -> bool:
+    annotations = existing.get("metadata", {}).get("annotations") or {}
+    source: object = annotations.get(SOURCE_ANNOTATION)
+    return bool(source == owner.source)
+
+
+def read_data(existing: dict[str, Any], is_secret: bool) -> dict[str, str]:
+    raw: dict[str, str] = existing.get("data") or {}
+    if not is_secret:
+        return dict(raw)
+    decoded: dict[str, str] = {}
+    for key, value in raw.items():
+        try:
+            decoded[key] = base64.b64decode(value).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            decoded[key] = ""  # unreadable: treated as drift
+    return decoded
+
+
+def has_drifted(existing: dict[str, Any] | None, owner: Owner, *, is_secret: bool) -> bool:
+    """True when the object is gone, or its data no longer hashes to what tokensync wrote."""
+    if existing is None or existing.get("metadata", {}).get("deletionTimestamp"):
+        return True
+    annotations = existing.get("metadata", {}).get("annotations") or {}
+    recorded = annotations.get(DATA_HASH_ANNOTATION)
+    if not recorded:
+        return True
+    data = read_data(existing, is_secret)
+    listed = annotations.get(MANAGED_KEYS_ANNOTATION)
+    keys = listed.split(",") if listed else list(data)
+    return bool(data_hash({k: data[k] for k in keys if k in data}, owner) != recorded)
+
+
+def _encode(data: dict[str, str], is_secret: bool) -> dict[str, str]:
+    if not is_secret:
+        return dict(data)
+    return {k: base64.b64encode(v.encode("utf-8")).decode("ascii") for k, v in data.items()}
+
+
+def _metadata(desired: DesiredTarget, owner: Owner) -> tuple[dict[str, str], dict[str, str]]:
+    labels = {**desired.labels, MANAGED_BY_LABEL: MANAGED_BY_VALUE}
+    annotations = {
+        **desired.annotations,
+        SOURCE_ANNOTATION: owner.source,
+        DATA_HASH_ANNOTATION: data_hash(desired.data, owner),
+    }
+    if desired.creation_policy == "Merge":
+        annotations[MANAGED_KEYS_ANNOTATION] = ",".join(sorted(desired.data))
+    return labels, annotations
+
+
+def _owner_references(desired: DesiredTarget, owner: Owner) -> list[dict[str, Any]]:
+    if desired.creation_policy != "Owner" or desired.deletion_policy == "Retain":
+        return []
+    return [
+        {
+            "apiVersion": owner.api_version,
+            "kind": owner.kind,
+            "name": owner.name,
+            "uid": owner.uid,
+            "controller": True,
+            "blockOwnerDeletion": False,
+        }
+    ]
+
+
+async def write_target(
+    kube: KubeClient, owner: Owner, desired: DesiredTarget, existing: dict[str, Any] | None
+) -> WriteOutcome:
+    """Create or update the target to hold ``desired``; no request at all when it already does."""
+    labels, annotations = _metadata(desired, owner)
+    owner_refs = _owner_references(desired, owner)
+    if existing is None:
+        if desired.creation_policy == "Merge":
+            raise TargetConflict(
+                f"{desired.resource.plural[:-1].capitalize()} {desired.name!r} does not exist; creationPolicy Merge "
+                "only adds keys to an existing one (create it, or use creationPolicy Owner)"
+            )
+        body: dict[str, Any] = {
+            "apiVersion": "v1",
+            "kind": "Secret" if desired.is_secret else "ConfigMap",
+            "metadata": {"name": desired.name, "namespace": owner.namespace, "labels": labels,
+                         "annotations": annotations},
+            "data": _encode(desired.data, desired.is_secret),
+        }
+        if owner_refs:
+            body["metadata"]["ownerReferences"] = owner_refs
+        if desired.is_secret and desired.secret_type:
+            body["type"] = desired.secret_type
+        await kube.create(desired.resource, owner.namespace, body)
+        return WriteOutcome(created=True)
+
+    if desired.creation_policy != "Merge" and not is_ours(existing, owner):
+        kind = "Secret" if desired.is_secret else "ConfigMap"
+        raise TargetConflict(
+            f"{kind} {desired.name!r} already exists and was not created by {owner.source}; tokensync will not "
+            f"overwrite it (delete it, choose another secret name, or set creationPolicy: Merge)"
+        )
+
+    patch = _difference(existing, desired, labels, annotations, owner_refs)
+    if not patch:
+        return WriteOutcome()
+    await kube.patch(desired.resource, owner.namespace, desired.name, patch)
+    return WriteOutcome(updated=True)
+
+
+def _difference(
+    existing: dict[str, Any],
+    desired: DesiredTarget,
+    labels: dict[str, str],
+    annotations: dict[str, str],
+    owner_refs: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The merge patch that makes ``existing`` hold what is desired, or {} if it already does."""
+    patch: dict[str, Any] = {}
+    meta = existing.get("metadata", {})
+    label_changes = {k: v for k, v in labels.items() if (meta.get("labels") or {}).get(k) != v}
+    annotation_changes = {k: v for k, v in annotations.items() if (meta.get("annotations") or {}).get(k) != v}
+    meta_patch: dict[str, Any] = {}
+    if label_changes:
+        meta_patch["labels"] = label_changes
+    if annotation_changes:
+        meta_patch["annotations"] = annotation_changes
+    if owner_refs and not any(r.get("uid") == owner_refs[0]["uid"] for r in meta.get("ownerReferences") or []):
+        others = [r for r in meta.get("ownerReferences") or [] if not r.get("controller")]
+        meta_patch["ownerReferences"] = others + owner_refs
+    if meta_patch:
+        patch["metadata"] = meta_patch
+
+    current = existing.get("data") or {}
+    wanted = _encode(desired.data, desired.is_secret)
+    data_patch: dict[str, Any] = {k: v for k, v in wanted.items() if current.get(k) != v}
+    if desired.creation_policy != "Merge":
+        # A fully owned object holds exactly our keys: drop keys a template no longer makes.
+        data_patch.update({k: None for k in current if k not in wanted})
+    if data_patch:
+        patch["data"] = data_patch
+    return patch

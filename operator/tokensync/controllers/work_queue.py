@@ -1,0 +1,116 @@
+"""A keyed, delayed work queue: each resource is reconciled when it is due, once at a time.
+
+Like controller-runtime's rate-limited queue: kopf's watch handlers only *enqueue* keys
+("this object changed", "its Secret was deleted"); the reconcile that reads the cloud runs
+here, at the time the refresh plan chose, with a bound on how many run at once so that
+thousands of resources starting together do not stampede the cloud or the API server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import logging
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Generic, TypeVar
+
+logger = logging.getLogger(__name__)
+
+Key = TypeVar("Key", bound=Hashable)
+
+
+class WorkQueue(Generic[Key]):
+    def __init__(self, worker: Callable[[Key], Awaitable[None]], *, concurrency: int = 32) -> None:
+        self._worker = worker
+        self._concurrency = concurrency
+        self._due: dict[Key, float] = {}  # key -> loop time it is due (the earliest asked for)
+        self._heap: list[tuple[float, int, Key]] = []
+        self._sequence = itertools.count()
+        self._running: set[Key] = set()
+        self._rerun: set[Key] = set()  # keys woken while running: run once more right after
+        self._changed = asyncio.Event()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._dispatcher: asyncio.Task[None] | None = None
+
+    def schedule(self, key: Key, delay: float = 0.0, *, replace: bool = False) -> None:
+        """Run ``key`` after ``delay`` seconds; keep an earlier time unless ``replace``."""
+        loop = asyncio.get_running_loop()
+        when = loop.time() + max(0.0, delay)
+        if key in self._running and delay <= 0 and not replace:
+            self._rerun.add(key)
+            return
+        current = self._due.get(key)
+        if current is not None and current <= when and not replace:
+            return
+        self._due[key] = when
+        heapq.heappush(self._heap, (when, next(self._sequence), key))
+        self._changed.set()
+
+    def forget(self, key: Key) -> None:
+        self._due.pop(key, None)
+        self._rerun.discard(key)
+
+    def due_at(self, key: Key) -> float | None:
+        return self._due.get(key)
+
+    def __len__(self) -> int:
+        return len(self._due)
+
+    @property
+    def idle(self) -> bool:
+        return not self._running and not any(t for t in self._tasks if not t.done())
+
+    def start(self) -> None:
+        if self._dispatcher is None:
+            self._dispatcher = asyncio.create_task(self._dispatch(), name="tokensync-work-queue")
+
+    async def stop(self) -> None:
+        """Stop dispatching and let running reconciles finish: no half-written Secret."""
+        if self._dispatcher is not None:
+            self._dispatcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._dispatcher
+            self._dispatcher = None
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _dispatch(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            self._changed.clear()
+            now = loop.time()
+            while self._heap and self._heap[0][0] <= now:
+                when, _, key = heapq.heappop(self._heap)
+                if self._due.get(key) != when:
+                    continue  # superseded by a later schedule() or forget()
+                if key in self._running:
+                    self._rerun.add(key)
+                    del self._due[key]
+                    continue
+                del self._due[key]
+                await self._slots.acquire()
+                self._running.add(key)
+                task = asyncio.create_task(self._run(key))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            timeout = self._heap[0][0] - loop.time() if self._heap else None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), timeout)
+
+    async def _run(self, key: Key) -> None:
+        try:
+            await self._worker(key)
+        except Exception:
+            # The worker reports its own failures; this is a last resort so one bad resource
+            # never stops the queue. Retry it later rather than never.
+            logger.exception("reconcile of %s failed unexpectedly; retrying in 60s", key)
+            self.schedule(key, 60.0)
+        finally:
+            self._running.discard(key)
+            self._slots.release()
+            if key in self._rerun:
+                self._rerun.discard(key)
+                self.schedule(key, 0.0)

@@ -1,0 +1,209 @@
+"""Structural-schema handling for custom resources: pruning, defaulting, validation, CEL rules.
+
+Follows "Extend the Kubernetes API with CustomResourceDefinitions": unknown fields are pruned
+unless ``x-kubernetes-preserve-unknown-fields``; ``default`` fills missing fields; the
+OpenAPI v3 keywords a structural schema allows are checked; ``x-kubernetes-validations`` CEL
+rules run with ``self`` (and ``oldSelf`` on updates, for transition rules) via cel-python.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import re
+from typing import Any
+
+_MISSING = object()
+_ROOT_KEEP = {"apiVersion", "kind", "metadata"}
+
+
+def _type_matches(value: Any, type_name: str) -> bool:
+    if type_name == "object":
+        return isinstance(value, dict)
+    if type_name == "array":
+        return isinstance(value, list)
+    if type_name == "string":
+        return isinstance(value, str)
+    if type_name == "boolean":
+        return isinstance(value, bool)
+    if type_name == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if type_name == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return True
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, dict):
+        return '"object"'
+    if isinstance(value, list):
+        return '"array"'
+    if isinstance(value, str):
+        return f'"{value}"'
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+@functools.lru_cache(maxsize=512)
+def _cel_program(rule: str) -> Any:
+    import celpy  # cel-python; imported lazily so the emulator starts without it.
+
+    env = celpy.Environment()
+    return env.program(env.compile(rule))
+
+
+def _cel_check(rule: str, value: Any, old: Any) -> tuple[bool, str | None]:
+    """Evaluate one rule; returns (ok, error text). Unsupported CEL counts as an error."""
+    try:
+        from celpy.adapter import json_to_cel
+    except ImportError:  # pragma: no cover - dependency missing: behave like no rules.
+        return True, None
+    try:
+        activation = {"self": json_to_cel(value)}
+        if old is not _MISSING:
+            activation["oldSelf"] = json_to_cel(old)
+        result = _cel_program(rule).evaluate(activation)
+    except Exception as exc:
+        return False, f"compilation or evaluation error: {type(exc).__name__}"
+    if isinstance(result, Exception):
+        return False, f"evaluation error: {result}"
+    return bool(result), None
+
+
+class SchemaWalker:
+    """One pass over an object: prunes, defaults and collects ``causes`` (field, reason, message)."""
+
+    def __init__(self) -> None:
+        self.causes: list[dict[str, str]] = []
+        self.unknown_fields: list[str] = []  # pruned paths, for fieldValidation=Strict
+
+    def fail(self, field: str, reason: str, message: str) -> None:
+        self.causes.append({"reason": reason, "message": message, "field": field})
+
+    def walk(self, value: Any, schema: dict[str, Any], field: str, old: Any = _MISSING, root: bool = False) -> Any:
+        if value is None:
+            if schema.get("nullable"):
+                return None
+            if "default" in schema:
+                return copy.deepcopy(schema["default"])
+            self.fail(field, "FieldValueTypeNotSupported", f'Invalid value: "null": {field} in body must be of type '
+                      f'{schema.get("type", "object")}: "null"')
+            return None
+        type_name = schema.get("type")
+        int_or_string = schema.get("x-kubernetes-int-or-string")
+        if int_or_string:
+            if not (_type_matches(value, "integer") or _type_matches(value, "string")):
+                self.fail(field, "FieldValueInvalid", f"Invalid value: {_describe(value)}: {field} in body must be "
+                          "of type integer or string")
+                return value
+        elif type_name and not _type_matches(value, type_name):
+            actual = "object" if isinstance(value, dict) else "array" if isinstance(value, list) else \
+                type(value).__name__.replace("str", "string").replace("int", "integer").replace("bool", "boolean")
+            self.fail(field, "FieldValueTypeNotSupported", f'Invalid value: "{actual}": {field} in body must be of '
+                      f"type {type_name}: \"{actual}\"")
+            return value
+
+        if isinstance(value, dict):
+            value = self._walk_object(value, schema, field, old, root)
+        elif isinstance(value, list):
+            value = self._walk_array(value, schema, field, old)
+        self._check_scalar(value, schema, field)
+        self._check_rules(value, schema, field, old)
+        return value
+
+    def _walk_object(self, value: dict[str, Any], schema: dict[str, Any], field: str, old: Any, root: bool) -> Any:
+        properties: dict[str, Any] = schema.get("properties") or {}
+        additional = schema.get("additionalProperties")
+        preserve = schema.get("x-kubernetes-preserve-unknown-fields", False)
+        if root and field == "" and "metadata" in value:
+            pass  # metadata is the server's, not the schema's.
+        result: dict[str, Any] = {}
+        old_map = old if isinstance(old, dict) else {}
+        for key, item in value.items():
+            child = f"{field}.{key}" if field else key
+            if root and key in _ROOT_KEEP:
+                result[key] = item
+            elif key in properties:
+                result[key] = self.walk(item, properties[key], child, old_map.get(key, _MISSING))
+            elif isinstance(additional, dict):
+                result[key] = self.walk(item, additional, child, old_map.get(key, _MISSING))
+            elif preserve or additional is True:
+                result[key] = item
+            else:  # pruned, like a structural schema does.
+                self.unknown_fields.append(child)
+        for key, prop in properties.items():
+            if key not in result and "default" in prop:
+                result[key] = self.walk(copy.deepcopy(prop["default"]), prop, f"{field}.{key}" if field else key)
+        for key in schema.get("required") or []:
+            if key not in result:
+                self.fail(f"{field}.{key}" if field else key, "FieldValueRequired", "Required value")
+        if "minProperties" in schema and len(result) < schema["minProperties"]:
+            self.fail(field, "FieldValueInvalid", f"Invalid value: {len(result)}: {field} in body should have at least "
+                      f"{schema['minProperties']} properties")
+        if "maxProperties" in schema and len(result) > schema["maxProperties"]:
+            self.fail(field, "FieldValueTooMany", f"Too many: {len(result)}: must have at most "
+                      f"{schema['maxProperties']} items")
+        return result
+
+    def _walk_array(self, value: list[Any], schema: dict[str, Any], field: str, old: Any) -> Any:
+        items = schema.get("items")
+        result = [self.walk(item, items, f"{field}[{i}]") for i, item in enumerate(value)] if isinstance(items, dict) \
+            else list(value)
+        if "minItems" in schema and len(result) < schema["minItems"]:
+            self.fail(field, "FieldValueInvalid", f"Invalid value: {len(result)}: {field} in body should have at least "
+                      f"{schema['minItems']} items")
+        if "maxItems" in schema and len(result) > schema["maxItems"]:
+            self.fail(field, "FieldValueTooMany", f"Too many: {len(result)}: must have at most {schema['maxItems']} "
+                      "items")
+        if schema.get("uniqueItems") or schema.get("x-kubernetes-list-type") == "set":
+            seen: list[Any] = []
+            for item in result:
+                if item in seen:
+                    self.fail(field, "FieldValueDuplicate", f"Duplicate value: {_describe(item)}")
+                seen.append(item)
+        return result
+
+    def _check_scalar(self, value: Any, schema: dict[str, Any], field: str) -> None:
+        if "enum" in schema and value not in schema["enum"]:
+            allowed = ", ".join(_describe(v) for v in schema["enum"])
+            self.fail(field, "FieldValueNotSupported", f"Unsupported value: {_describe(value)}: supported values: "
+                      f"{allowed}")
+        if isinstance(value, str):
+            if "pattern" in schema and not re.search(schema["pattern"], value):
+                self.fail(field, "FieldValueInvalid", f"Invalid value: {_describe(value)}: {field} in body should "
+                          f"match '{schema['pattern']}'")
+            if "minLength" in schema and len(value) < schema["minLength"]:
+                self.fail(field, "FieldValueInvalid", f"Invalid value: {_describe(value)}: {field} in body should be "
+                          f"at least {schema['minLength']} chars long")
+            if "maxLength" in schema and len(value) > schema["maxLength"]:
+                self.fail(field, "FieldValueTooLong", f"Too long: may not be more than {schema['maxLength']} bytes")
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            minimum, maximum = schema.get("minimum"), schema.get("maximum")
+            if minimum is not None and (value < minimum or (schema.get("exclusiveMinimum") and value == minimum)):
+                self.fail(field, "FieldValueInvalid", f"Invalid value: {value}: {field} in body should be greater than "
+                          f"or equal to {minimum}")
+            if maximum is not None and (value > maximum or (schema.get("exclusiveMaximum") and value == maximum)):
+                self.fail(field, "FieldValueInvalid", f"Invalid value: {value}: {field} in body should be less than "
+                          f"or equal to {maximum}")
+
+    def _check_rules(self, value: Any, schema: dict[str, Any], field: str, old: Any) -> None:
+        for rule in schema.get("x-kubernetes-validations") or []:
+            expression = rule.get("rule", "")
+            if "oldSelf" in expression and old is _MISSING:
+                continue  # transition rules only run on updates.
+            ok, error = _cel_check(expression, value, old)
+            if not ok:
+                target = field
+                if rule.get("fieldPath"):
+                    target = f"{field}{rule['fieldPath']}" if field else rule["fieldPath"].lstrip(".")
+                message = error or rule.get("message") or f"failed rule: {expression}"
+                self.fail(target, "FieldValueInvalid", f"Invalid value: {_describe(value)}: {message}")
+
+
+def process(obj: dict[str, Any], schema: dict[str, Any] | None, old: dict[str, Any] | None = None
+            ) -> tuple[dict[str, Any], list[dict[str, str]], list[str]]:
+    """Prune, default and validate a whole custom resource; returns (object, causes, pruned paths)."""
+    if not schema:
+        return obj, [], []
+    walker = SchemaWalker()
+    result = walker.walk(obj, schema, "", _MISSING if old is None else old, root=True)
+    return result, walker.causes, walker.unknown_fields

@@ -1,0 +1,306 @@
+"""HTTP routes of the emulated kube-apiserver on aiohttp.web: discovery, OpenAPI, CRUD, PATCH, WATCH."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from tokensync.clock import Clock
+
+from . import openapi, tables
+from .errors import ApiError, bad_request
+from .faults import Faults
+from .patching import json_patch, merge_patch, strategic_merge_patch
+from .resources import Resource
+from .selectors import parse_field_selector, parse_label_selector
+from .store import Store, WatchEvent
+
+VERSION_INFO = {"major": "1", "minor": "32", "gitVersion": "v1.32.0-tokensync-emulator", "gitCommit": "emulator",
+                "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.23",
+                "compiler": "gc", "platform": "linux/amd64"}
+MERGE_PATCH = "application/merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
+STRATEGIC_PATCH = "application/strategic-merge-patch+json"
+_NOT_FOUND = ApiError(404, "NotFound", "the server could not find the requested resource")
+
+
+@dataclass
+class Target:
+    resource: Resource
+    namespace: str | None  # None: cluster-scoped kind or all namespaces
+    name: str | None
+    subresource: str | None
+
+
+def _not_allowed() -> ApiError:
+    return ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+
+
+def _filtered_type(event: WatchEvent, selected: Callable[[dict[str, Any]], bool]) -> str | None:
+    """The event a selector-filtered watch sends: an object leaving the selection is DELETED for
+    the watcher, one entering it is ADDED (API concepts, "Watch" with selectors)."""
+    now = selected(event.obj)
+    if event.type != "MODIFIED" or event.old is None:
+        return event.type if now else None
+    before = selected(event.old)
+    if now:
+        return "MODIFIED" if before else "ADDED"
+    return "DELETED" if before else None
+
+
+def _strict(request: web.Request) -> bool:
+    return request.query.get("fieldValidation") == "Strict"
+
+
+def _json(body: Any, status: int = 200) -> web.Response:
+    return web.Response(status=status, text=json.dumps(body), content_type="application/json")
+
+
+def _error(error: ApiError) -> web.Response:
+    return _json(error.status(), error.code)
+
+
+class ApiServer:
+    def __init__(self, store: Store, faults: Faults, clock: Clock, *, bookmark_interval: float = 60.0) -> None:
+        self.store = store
+        self.faults = faults
+        self.clock = clock
+        self.bookmark_interval = bookmark_interval
+        self.requests: list[tuple[str, str]] = []
+        self.responses: list[tuple[str, str, int]] = []  # (method, path?query, status)
+        self.app = web.Application(middlewares=[self._middleware])
+        self.app.router.add_get("/version", self._version)
+        for probe in ("/healthz", "/readyz", "/livez"):
+            self.app.router.add_get(probe, self._ok)
+        self.app.router.add_get("/openapi/v3", self._openapi_root)
+        self.app.router.add_get("/openapi/v3/{gv:.*}", self._openapi_gv)
+        self.app.router.add_route("*", "/api{tail:.*}", self._dispatch)
+        self.app.router.add_route("*", "/apis{tail:.*}", self._dispatch)
+
+    @web.middleware
+    async def _middleware(self, request: web.Request,
+                          handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+        self.requests.append((request.method, request.path_qs))
+        injected = self.faults.take(request.method, request.path)
+        response: web.StreamResponse
+        if injected is not None:
+            response = _error(injected)
+        else:
+            try:
+                response = await handler(request)
+            except ApiError as error:
+                response = _error(error)
+            except web.HTTPNotFound:
+                response = _error(_NOT_FOUND)
+        self.responses.append((request.method, request.path_qs, response.status))
+        return response
+
+    async def _version(self, request: web.Request) -> web.Response:
+        return _json(VERSION_INFO)
+
+    async def _ok(self, request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    async def _openapi_root(self, request: web.Request) -> web.Response:
+        return _json(openapi.root_document(self.store.registry))
+
+    async def _openapi_gv(self, request: web.Request) -> web.Response:
+        parts = request.match_info["gv"].split("/")
+        if parts[0] == "api" and len(parts) == 2:
+            document = openapi.group_version_document(self.store.registry, "", parts[1])
+        elif parts[0] == "apis" and len(parts) == 3:
+            document = openapi.group_version_document(self.store.registry, parts[1], parts[2])
+        else:
+            document = None
+        if document is None:
+            raise _NOT_FOUND
+        return _json(document)
+
+    # -- routing -----------------------------------------------------------------------------------
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        segments = [s for s in request.path.split("/") if s]
+        registry = self.store.registry
+        if segments[0] == "api":
+            if len(segments) == 1:
+                return _json(registry.api_versions_doc(f"{request.host}"))
+            group, version, rest = "", segments[1], segments[2:]
+        else:
+            if len(segments) == 1:
+                return _json(registry.api_group_list_doc())
+            if len(segments) == 2:
+                group_doc = registry.api_group_doc(segments[1])
+                if group_doc is None:
+                    raise _NOT_FOUND
+                return _json(group_doc)
+            group, version, rest = segments[1], segments[2], segments[3:]
+        if not rest:
+            if request.method != "GET":
+                raise _not_allowed()
+            listing = registry.resource_list_doc(group, version)
+            if listing is None:
+                raise _NOT_FOUND
+            return _json(listing)
+        target = self._target(group, version, rest)
+        return await self._serve(request, target)
+
+    def _target(self, group: str, version: str, rest: list[str]) -> Target:
+        namespace: str | None = None
+        if rest[0] == "namespaces" and len(rest) >= 3 and rest[2] not in ("status", "finalize"):
+            namespace, rest = rest[1], rest[2:]
+        if len(rest) > 3:
+            raise _NOT_FOUND
+        resource = self.store.registry.get(group, version, rest[0])
+        if resource is None or (namespace is not None and not resource.namespaced):
+            raise _NOT_FOUND
+        name = rest[1] if len(rest) > 1 else None
+        subresource = rest[2] if len(rest) > 2 else None
+        if subresource is not None and not (subresource == "status" and resource.status_subresource):
+            raise _NOT_FOUND
+        if resource.namespaced and name is not None and namespace is None:
+            raise _NOT_FOUND
+        return Target(resource, namespace, name, subresource)
+
+    async def _serve(self, request: web.Request, target: Target) -> web.StreamResponse:
+        method = request.method
+        resource = target.resource
+        if target.name is None:
+            if method == "GET":
+                if request.query.get("watch") in ("true", "1"):
+                    return await self._watch(request, target)
+                return self._list(request, target)
+            if method == "POST":
+                body = await self._body(request)
+                created = self.store.create(resource, target.namespace or "", body, strict=_strict(request))
+                self._count(target, "create")
+                return _json(created, 201)
+            raise _not_allowed()
+        namespace = target.namespace or ""
+        if method == "GET":
+            return _json(self.store.get(resource, namespace, target.name))
+        if method == "PUT":
+            body = await self._body(request)
+            updated = self.store.update(resource, namespace, target.name, body, subresource=target.subresource,
+                                        require_resource_version=not resource.builtin, strict=_strict(request))
+            self._count(target, "update")
+            return _json(updated)
+        if method == "PATCH":
+            return await self._patch(request, target)
+        if method == "DELETE" and target.subresource is None:
+            options = await self._body(request) if request.can_read_body else {}
+            propagation = options.get("propagationPolicy") or "Background"
+            obj, removed = self.store.delete(resource, namespace, target.name,
+                                             preconditions=options.get("preconditions"), propagation=propagation)
+            self._count(target, "delete")
+            if removed:
+                return _json({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                              "details": {"name": target.name, "group": resource.group, "kind": resource.plural,
+                                          "uid": obj["metadata"]["uid"]}})
+            return _json(obj, 200)
+        raise _not_allowed()
+
+    def _count(self, target: Target, verb: str) -> None:
+        name = target.resource.plural + (f"/{target.subresource}" if target.subresource else "")
+        self.faults.write_counts[(name, verb)] += 1
+
+    async def _body(self, request: web.Request) -> Any:
+        raw = await request.read()
+        if not raw:
+            return {}
+        try:
+            body = json.loads(raw)
+        except ValueError as exc:
+            raise bad_request(f"couldn't get version/kind; json parse error: {exc}") from exc
+        if not isinstance(body, dict | list):
+            raise bad_request("the request body must be a JSON object")
+        return body
+
+    # -- verbs -------------------------------------------------------------------------------------
+
+    def _list(self, request: web.Request, target: Target) -> web.Response:
+        label_match = parse_label_selector(request.query.get("labelSelector"))
+        field_match = parse_field_selector(request.query.get("fieldSelector"))
+        items, resource_version = self.store.list(target.resource, target.namespace, label_match, field_match)
+        if "as=Table" in request.headers.get("Accept", ""):
+            return _json(tables.table(target.resource, items, resource_version, self.clock))
+        return _json({"kind": f"{target.resource.kind}List", "apiVersion": target.resource.api_version,
+                      "metadata": {"resourceVersion": str(resource_version)}, "items": items})
+
+    async def _patch(self, request: web.Request, target: Target) -> web.Response:
+        assert target.name is not None
+        content_type = request.headers.get("Content-Type", "").split(";")[0].strip()
+        resource = target.resource
+        if content_type not in (MERGE_PATCH, JSON_PATCH, STRATEGIC_PATCH) or (
+                content_type == STRATEGIC_PATCH and not resource.builtin):
+            raise ApiError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - accepted "
+                                                        f"media types include: {JSON_PATCH}, {MERGE_PATCH}"
+                                                        + (f", {STRATEGIC_PATCH}" if resource.builtin else ""))
+        patch = await self._body(request)
+        current = self.store.get(resource, target.namespace or "", target.name)
+        if content_type == JSON_PATCH:
+            patched = json_patch(current, patch)
+        elif not isinstance(patch, dict):
+            raise bad_request("a merge patch must be a JSON object")
+        elif content_type == MERGE_PATCH:
+            patched = merge_patch(current, patch)
+        else:
+            patched = strategic_merge_patch(current, patch)
+        if not isinstance(patched, dict):
+            raise bad_request("the patched object is not a JSON object")
+        updated = self.store.update(resource, target.namespace or "", target.name, patched,
+                                    subresource=target.subresource, strict=_strict(request))
+        self._count(target, "patch")
+        return _json(updated)
+
+    async def _watch(self, request: web.Request, target: Target) -> web.StreamResponse:
+        label_match = parse_label_selector(request.query.get("labelSelector"))
+        field_match = parse_field_selector(request.query.get("fieldSelector"))
+        bookmarks = request.query.get("allowWatchBookmarks") in ("true", "1")
+        timeout = request.query.get("timeoutSeconds")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + float(timeout) if timeout else None
+        response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+
+        async def send(event_type: str, obj: Any) -> None:
+            await response.write(json.dumps({"type": event_type, "object": obj}).encode() + b"\n")
+
+        try:
+            watcher = self.store.subscribe(target.resource, target.namespace, request.query.get("resourceVersion"))
+        except ApiError as error:
+            await send("ERROR", error.status())  # a real server reports 410 Gone inside the stream.
+            return response
+        next_bookmark = loop.time() + self.bookmark_interval
+        try:
+            while True:
+                wake = next_bookmark if bookmarks else None
+                if deadline is not None:
+                    wake = deadline if wake is None else min(wake, deadline)
+                try:
+                    event: WatchEvent | None = await asyncio.wait_for(
+                        watcher.queue.get(), None if wake is None else max(wake - loop.time(), 0))
+                except TimeoutError:
+                    if deadline is not None and loop.time() >= deadline:
+                        break
+                    await send("BOOKMARK", {"kind": target.resource.kind, "apiVersion": target.resource.api_version,
+                                            "metadata": {"resourceVersion": str(self.store.resource_version)}})
+                    next_bookmark = loop.time() + self.bookmark_interval
+                    continue
+                if event is None:
+                    break
+                obj = self.store.present(target.resource, event.obj)
+                event_type = _filtered_type(event, lambda o: label_match(o["metadata"].get("labels") or {})
+                                            and field_match(o))
+                if event_type is not None:
+                    await send(event_type, obj)
+        except ConnectionResetError:
+            pass
+        finally:
+            self.store.unsubscribe(watcher)
+        return response

@@ -1,0 +1,448 @@
+"""Object store with kube-apiserver semantics: server-set metadata, resourceVersion, generation,
+finalizers, garbage collection, the status subresource and a bounded watch-event history.
+
+Everything here is synchronous and in-process (no awaits), so one write and the events it emits
+are atomic with respect to the event loop; the HTTP layer (server.py) and the Python accessors
+(emulator.py) both call it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import copy
+import re
+import secrets
+import uuid
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tokensync.clock import Clock
+
+from . import schema as schemas
+from .errors import ApiError, already_exists, bad_request, conflict, gone, invalid, not_found
+from .resources import Registry, Resource, resources_from_crd
+
+ObjectKey = tuple[str, str]  # (namespace or "", name)
+StoreKey = tuple[str, str]  # (group, plural)
+_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+_SERVER_METADATA = ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "generation",
+                    "deletionGracePeriodSeconds", "managedFields", "selfLink")
+CRD_KEY: StoreKey = ("apiextensions.k8s.io", "customresourcedefinitions")
+NAMESPACE_KEY: StoreKey = ("", "namespaces")
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    resource_version: int
+    key: StoreKey
+    type: str  # ADDED, MODIFIED, DELETED
+    obj: dict[str, Any]
+    old: dict[str, Any] | None = None  # the previous state, for MODIFIED (selector transitions)
+
+
+@dataclass(eq=False)
+class Watcher:
+    """A subscriber: receives matching events; ``None`` in the queue means "stream closed by server"."""
+
+    key: StoreKey
+    namespace: str | None
+    queue: asyncio.Queue[WatchEvent | None] = field(default_factory=asyncio.Queue)
+
+    def wants(self, event: WatchEvent) -> bool:
+        if event.key != self.key:
+            return False
+        return self.namespace is None or event.obj.get("metadata", {}).get("namespace") == self.namespace
+
+
+def _timestamp(clock: Clock) -> str:
+    return clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _without(obj: Mapping[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: v for k, v in obj.items() if k not in keys}
+
+
+class Store:
+    def __init__(self, registry: Registry, clock: Clock, *, history_size: int = 1000) -> None:
+        self.registry = registry
+        self.clock = clock
+        self.resource_version = 1
+        self._objects: dict[StoreKey, dict[ObjectKey, dict[str, Any]]] = {}
+        self._history: deque[WatchEvent] = deque(maxlen=history_size)
+        self._history_floor = 1  # events after this resourceVersion are all in the history
+        self._watchers: set[Watcher] = set()
+        self.on_removed: list[Callable[[Resource, dict[str, Any]], None]] = []
+        for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
+            self.create(self._ns_resource(), "", {"metadata": {"name": name}})
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def _ns_resource(self) -> Resource:
+        resource = self.registry.get("", "v1", "namespaces")
+        assert resource is not None
+        return resource
+
+    def _bucket(self, resource: Resource) -> dict[ObjectKey, dict[str, Any]]:
+        return self._objects.setdefault(resource.key, {})
+
+    def _next_rv(self) -> int:
+        self.resource_version += 1
+        return self.resource_version
+
+    def present(self, resource: Resource, obj: Mapping[str, Any]) -> dict[str, Any]:
+        """A stored object as served at ``resource``'s version (no conversion: only apiVersion changes)."""
+        result = copy.deepcopy(dict(obj))
+        result["apiVersion"] = resource.api_version
+        result["kind"] = resource.kind
+        return result
+
+    def _emit(self, resource: Resource, event_type: str, obj: dict[str, Any],
+              old: dict[str, Any] | None = None) -> None:
+        event = WatchEvent(int(obj["metadata"]["resourceVersion"]), resource.key, event_type, copy.deepcopy(obj),
+                           old)
+        if len(self._history) == self._history.maxlen:
+            self._history_floor = self._history[0].resource_version
+        self._history.append(event)
+        for watcher in list(self._watchers):
+            if watcher.wants(event):
+                watcher.queue.put_nowait(event)
+
+    def _check_namespace(self, resource: Resource, namespace: str) -> None:
+        if not resource.namespaced:
+            return
+        if not namespace:
+            raise bad_request("the server could not find the requested resource: a namespace is required")
+        if ("", namespace) not in self._bucket(self._ns_resource()):
+            raise not_found("", "namespaces", namespace)
+
+    def _validate(self, resource: Resource, obj: dict[str, Any], old: dict[str, Any] | None,
+                  strict: bool = False) -> dict[str, Any]:
+        name = obj["metadata"].get("name", "")
+        causes: list[dict[str, str]] = []
+        if not _NAME_RE.match(name) or len(name) > 253:
+            causes.append({"reason": "FieldValueInvalid", "field": "metadata.name",
+                           "message": f'Invalid value: "{name}": a lowercase RFC 1123 subdomain must consist of lower '
+                                      "case alphanumeric characters, '-' or '.', and must start and end with an "
+                                      "alphanumeric character"})
+        for section in ("labels", "annotations"):
+            values = obj["metadata"].get(section)
+            if values is not None and (not isinstance(values, dict)
+                                       or not all(isinstance(v, str) for v in values.values())):
+                causes.append({"reason": "FieldValueInvalid", "field": f"metadata.{section}",
+                               "message": "Invalid value: must be a map of string to string"})
+        if not resource.builtin:
+            obj, schema_causes, unknown = schemas.process(obj, resource.schema, old)
+            if strict and unknown:
+                # fieldValidation=Strict (kubectl's default): unknown fields are a decoding error.
+                listed = ", ".join(f'unknown field "{path}"' for path in unknown)
+                raise bad_request(f'{resource.kind} in version "{resource.version}" cannot be handled as a '
+                                  f"{resource.kind}: strict decoding error: {listed}")
+            causes.extend(schema_causes)
+        if causes:
+            raise invalid(resource.group, resource.kind, name, causes)
+        return obj
+
+    def _normalize_builtin(self, resource: Resource, obj: dict[str, Any]) -> None:
+        if resource.key == ("", "secrets"):
+            string_data = obj.pop("stringData", None) or {}
+            if string_data:
+                data = obj.setdefault("data", {}) or {}
+                for key, value in string_data.items():
+                    data[key] = base64.b64encode(str(value).encode()).decode()
+                obj["data"] = data
+            obj.setdefault("type", "Opaque")
+            for key, value in (obj.get("data") or {}).items():
+                try:
+                    base64.b64decode(value, validate=True)
+                except (ValueError, TypeError) as exc:
+                    raise invalid("", "Secret", obj["metadata"]["name"], [{
+                        "reason": "FieldValueInvalid", "field": f"data[{key}]",
+                        "message": "Invalid value: illegal base64 data"}]) from exc
+        elif resource.key == NAMESPACE_KEY:
+            obj.setdefault("spec", {"finalizers": ["kubernetes"]})
+            obj.setdefault("status", {"phase": "Active"})
+            obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
+
+    def _spec_part(self, resource: Resource, obj: Mapping[str, Any]) -> dict[str, Any]:
+        skip = ("metadata", "status") if resource.status_subresource else ("metadata",)
+        return _without(obj, *skip, "apiVersion", "kind")
+
+    # -- reads -------------------------------------------------------------------------------------
+
+    def get(self, resource: Resource, namespace: str, name: str) -> dict[str, Any]:
+        obj = self._bucket(resource).get((namespace if resource.namespaced else "", name))
+        if obj is None:
+            raise not_found(resource.group, resource.plural, name)
+        return self.present(resource, obj)
+
+    def list(self, resource: Resource, namespace: str | None,
+             label_match: Callable[[Mapping[str, str]], bool] = lambda _: True,
+             field_match: Callable[[Mapping[str, Any]], bool] = lambda _: True) -> tuple[list[dict[str, Any]], int]:
+        items = [
+            self.present(resource, obj) for (ns, _), obj in sorted(self._bucket(resource).items())
+            if (namespace is None or not resource.namespaced or ns == namespace)
+            and label_match(obj["metadata"].get("labels") or {}) and field_match(obj)
+        ]
+        return items, self.resource_version
+
+    # -- writes ------------------------------------------------------------------------------------
+
+    def create(self, resource: Resource, namespace: str, body: Mapping[str, Any], *,
+               strict: bool = False) -> dict[str, Any]:
+        obj = copy.deepcopy(dict(body))
+        if not isinstance(obj.get("metadata", {}), dict):
+            raise bad_request("metadata must be an object")
+        metadata = obj.setdefault("metadata", {})
+        for key in _SERVER_METADATA:
+            metadata.pop(key, None)
+        if resource.namespaced:
+            body_ns = metadata.get("namespace")
+            if body_ns and namespace and body_ns != namespace:
+                raise bad_request("the namespace of the provided object does not match the namespace sent on the "
+                                  "request")
+            namespace = namespace or body_ns or ""
+            metadata["namespace"] = namespace
+        else:
+            metadata.pop("namespace", None)
+            namespace = ""
+        if not metadata.get("name") and metadata.get("generateName"):
+            metadata["name"] = metadata["generateName"] + "".join(
+                secrets.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5))
+        if not metadata.get("name"):
+            raise invalid(resource.group, resource.kind, "", [{
+                "reason": "FieldValueRequired", "field": "metadata.name", "message": "Required value: name or "
+                                                                                    "generateName is required"}])
+        self._check_namespace(resource, namespace)
+        if (namespace, metadata["name"]) in self._bucket(resource):
+            raise already_exists(resource.group, resource.plural, metadata["name"])
+        if resource.status_subresource and resource.key != NAMESPACE_KEY:
+            obj.pop("status", None)  # status is the controller's: dropped on create.
+        obj["apiVersion"], obj["kind"] = resource.api_version, resource.kind
+        self._normalize_builtin(resource, obj)
+        obj = self._validate(resource, obj, None, strict)
+        metadata = obj["metadata"]
+        metadata["uid"] = str(uuid.uuid4())
+        metadata["creationTimestamp"] = _timestamp(self.clock)
+        if resource.has_generation:
+            metadata["generation"] = 1
+        if resource.key == CRD_KEY:
+            self._accept_crd(obj)
+        metadata["resourceVersion"] = str(self._next_rv())
+        self._bucket(resource)[(namespace, metadata["name"])] = obj
+        self._emit(resource, "ADDED", obj)
+        return self.present(resource, obj)
+
+    def update(self, resource: Resource, namespace: str, name: str, body: Mapping[str, Any], *,
+               subresource: str | None = None, require_resource_version: bool = False,
+               strict: bool = False) -> dict[str, Any]:
+        """PUT semantics (also the last step of every PATCH)."""
+        namespace = namespace if resource.namespaced else ""
+        current = self._bucket(resource).get((namespace, name))
+        if current is None:
+            raise not_found(resource.group, resource.plural, name)
+        new = copy.deepcopy(dict(body))
+        metadata = new.get("metadata")
+        if not isinstance(metadata, dict):
+            raise bad_request("metadata must be an object")
+        if metadata.get("name", name) != name:
+            raise bad_request(f'the name of the object ({metadata.get("name")}) does not match the name on the URL '
+                              f"({name})")
+        if resource.namespaced and metadata.get("namespace", namespace) != namespace:
+            raise bad_request("the namespace of the provided object does not match the namespace sent on the request")
+        sent_rv = metadata.get("resourceVersion")
+        if sent_rv not in (None, "") and str(sent_rv) != current["metadata"]["resourceVersion"]:
+            raise conflict(resource.group, resource.plural, name)
+        if sent_rv in (None, "") and require_resource_version:
+            raise invalid(resource.group, resource.kind, name, [{
+                "reason": "FieldValueInvalid", "field": "metadata.resourceVersion",
+                "message": "Invalid value: 0x0: must be specified for an update"}])
+
+        if subresource == "status":
+            # Writes to /status change only status (API conventions, "Spec and Status").
+            new = {**copy.deepcopy(current), "status": new.get("status")}
+            if new["status"] is None:
+                new.pop("status")
+        else:
+            for key in _SERVER_METADATA:
+                metadata.pop(key, None)
+                if key in current["metadata"]:
+                    metadata[key] = copy.deepcopy(current["metadata"][key])
+            metadata["name"] = name
+            if resource.namespaced:
+                metadata["namespace"] = namespace
+            else:
+                metadata.pop("namespace", None)
+            if resource.status_subresource:
+                new.pop("status", None)
+                if "status" in current:
+                    new["status"] = copy.deepcopy(current["status"])
+        new["apiVersion"], new["kind"] = resource.api_version, resource.kind
+        self._normalize_builtin(resource, new)
+        if current["metadata"].get("deletionTimestamp"):
+            added = set(new["metadata"].get("finalizers") or []) - set(current["metadata"].get("finalizers") or [])
+            if added:
+                raise ApiError(422, "Forbidden", f"no new finalizers can be added if the object is being deleted, "
+                                                 f"found new finalizers {sorted(added)}")
+        new = self._validate(resource, new, current, strict and subresource is None)
+        if new == current:
+            return self.present(resource, current)  # a no-op write: no new resourceVersion, no event.
+        if resource.has_generation and self._spec_part(resource, new) != self._spec_part(resource, current):
+            new["metadata"]["generation"] = int(current["metadata"].get("generation", 1)) + 1
+        if resource.key == CRD_KEY:
+            self._accept_crd(new)
+        new["metadata"]["resourceVersion"] = str(self._next_rv())
+        self._bucket(resource)[(namespace, name)] = new
+        if new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers"):
+            self._remove(resource, new)
+        else:
+            self._emit(resource, "MODIFIED", new, current)
+        return self.present(resource, new)
+
+    def delete(self, resource: Resource, namespace: str, name: str, *,
+               preconditions: Mapping[str, Any] | None = None, propagation: str = "Background"
+               ) -> tuple[dict[str, Any], bool]:
+        """Returns (object, removed). With finalizers the object stays, marked with deletionTimestamp."""
+        namespace = namespace if resource.namespaced else ""
+        current = self._bucket(resource).get((namespace, name))
+        if current is None:
+            raise not_found(resource.group, resource.plural, name)
+        for field_name in ("uid", "resourceVersion"):
+            expected = (preconditions or {}).get(field_name)
+            if expected and current["metadata"].get(field_name) != expected:
+                raise conflict(resource.group, resource.plural, name,
+                               f"Precondition failed: {field_name.title()} in precondition: {expected}, "
+                               f"{field_name.title()} in object meta: {current['metadata'].get(field_name)}")
+        if current["metadata"].get("finalizers"):
+            if not current["metadata"].get("deletionTimestamp"):
+                marked = copy.deepcopy(current)
+                marked["metadata"]["deletionTimestamp"] = _timestamp(self.clock)
+                marked["metadata"]["deletionGracePeriodSeconds"] = 0
+                if resource.has_generation:
+                    marked["metadata"]["generation"] = int(marked["metadata"].get("generation", 1)) + 1
+                marked["metadata"]["resourceVersion"] = str(self._next_rv())
+                self._bucket(resource)[(namespace, name)] = marked
+                self._emit(resource, "MODIFIED", marked, current)
+                return self.present(resource, marked), False
+            return self.present(resource, current), False
+        removed = copy.deepcopy(current)
+        removed["metadata"]["resourceVersion"] = str(self._next_rv())
+        self._remove(resource, removed, orphan=propagation == "Orphan")
+        return self.present(resource, removed), True
+
+    def _remove(self, resource: Resource, obj: dict[str, Any], *, orphan: bool = False) -> None:
+        metadata = obj["metadata"]
+        self._bucket(resource).pop((metadata.get("namespace", "") if resource.namespaced else "", metadata["name"]),
+                                   None)
+        self._emit(resource, "DELETED", obj)
+        if resource.key == CRD_KEY:
+            self._drop_crd(obj)
+        if resource.key == NAMESPACE_KEY:
+            self._empty_namespace(metadata["name"])
+        if not orphan:
+            self._collect_garbage(metadata["uid"])
+        for callback in self.on_removed:
+            callback(resource, obj)
+
+    def _resource_for_key(self, key: StoreKey) -> Resource | None:
+        candidates = [r for r in self.registry.all() if r.key == key]
+        return next((r for r in candidates if r.storage), candidates[0] if candidates else None)
+
+    def _collect_garbage(self, owner_uid: str) -> None:
+        """Background propagation: dependents whose every owner is gone are deleted."""
+        live_uids = {o["metadata"]["uid"] for bucket in self._objects.values() for o in bucket.values()}
+        for key, bucket in list(self._objects.items()):
+            resource = self._resource_for_key(key)
+            if resource is None:
+                continue
+            for (ns, name), obj in list(bucket.items()):
+                owners = obj["metadata"].get("ownerReferences") or []
+                orphaned = any(o.get("uid") == owner_uid for o in owners) and not any(
+                    o.get("uid") in live_uids for o in owners)
+                if orphaned and (ns, name) in bucket:
+                    self.delete(resource, ns, name)
+
+    def _empty_namespace(self, namespace: str) -> None:
+        for key, bucket in list(self._objects.items()):
+            resource = self._resource_for_key(key)
+            if resource is None or not resource.namespaced:
+                continue
+            for (ns, _name), obj in list(bucket.items()):
+                if ns == namespace:
+                    gone_obj = copy.deepcopy(obj)
+                    gone_obj["metadata"]["resourceVersion"] = str(self._next_rv())
+                    self._remove(resource, gone_obj)
+
+    # -- CustomResourceDefinitions -----------------------------------------------------------------
+
+    def _accept_crd(self, crd: dict[str, Any]) -> None:
+        spec = crd.get("spec") or {}
+        now = _timestamp(self.clock)
+        names = dict(spec.get("names") or {})
+        names.setdefault("singular", names.get("kind", "").lower())
+        names.setdefault("listKind", f"{names.get('kind', '')}List")
+        crd["status"] = {
+            "acceptedNames": names,
+            "storedVersions": [v["name"] for v in spec.get("versions") or [] if v.get("storage")],
+            "conditions": [
+                {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts",
+                 "message": "no conflicts found", "lastTransitionTime": now},
+                {"type": "Established", "status": "True", "reason": "InitialNamesAccepted",
+                 "message": "the initial names have been accepted", "lastTransitionTime": now},
+            ],
+        }
+        group, plural = spec.get("group", ""), names.get("plural", "")
+        self.registry.remove_group_plural(group, plural)
+        for resource in resources_from_crd(crd):
+            self.registry.add(resource)
+
+    def _drop_crd(self, crd: dict[str, Any]) -> None:
+        spec = crd.get("spec") or {}
+        group, plural = spec.get("group", ""), (spec.get("names") or {}).get("plural", "")
+        key = (group, plural)
+        resource = self._resource_for_key(key)
+        for (_, _), obj in list(self._objects.get(key, {}).items()):
+            if resource is not None:
+                gone_obj = copy.deepcopy(obj)
+                gone_obj["metadata"]["resourceVersion"] = str(self._next_rv())
+                self._remove(resource, gone_obj)
+        self._objects.pop(key, None)
+        self.registry.remove_group_plural(group, plural)
+
+    # -- watches -----------------------------------------------------------------------------------
+
+    def subscribe(self, resource: Resource, namespace: str | None, since: str | None) -> Watcher:
+        """A watcher primed like kube-apiserver: rv unset/"0" replays current objects as ADDED;
+        a given rv replays history after it, or 410 Gone if the history no longer reaches back."""
+        watcher = Watcher(resource.key, namespace if resource.namespaced else None)
+        if since in (None, "", "0"):
+            items, _ = self.list(resource, watcher.namespace)
+            for item in items:
+                watcher.queue.put_nowait(WatchEvent(int(item["metadata"]["resourceVersion"]), resource.key, "ADDED",
+                                                    item))
+        else:
+            try:
+                since_rv = int(since)
+            except ValueError as exc:
+                raise bad_request(f"invalid resource version: {since!r}") from exc
+            if since_rv < self._history_floor:
+                raise gone(f"too old resource version: {since_rv} ({self._history_floor})")
+            for event in self._history:
+                if event.resource_version > since_rv and watcher.wants(event):
+                    watcher.queue.put_nowait(event)
+        self._watchers.add(watcher)
+        return watcher
+
+    def unsubscribe(self, watcher: Watcher) -> None:
+        self._watchers.discard(watcher)
+
+    def close_watches(self) -> None:
+        for watcher in list(self._watchers):
+            watcher.queue.put_nowait(None)
+
+    def expire_history(self) -> None:
+        """Forget the event history: watches resuming from any older resourceVersion get 410 Gone."""
+        self._history.clear()
+        self._history_floor = self.resource_version

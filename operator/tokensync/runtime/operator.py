@@ -1,0 +1,174 @@
+"""The running operator: one object that owns the clients and controllers, and the kopf
+registry that feeds them from the watch.
+
+kopf does the watching (LIST+WATCH, reconnects, login); every handler here only records the
+latest object and wakes a controller's work queue. Used alike by ``tokensync run``, the
+sandbox and the tests (which point it at the Kubernetes emulator).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Collection
+from typing import Any
+
+import kopf
+
+from tokensync.api.common import GROUP, VERSION
+from tokensync.clock import SYSTEM_CLOCK, Clock
+from tokensync.cloud.client import ClientSettings, HttpPool
+from tokensync.controllers.access_resolver import AccessResolver
+from tokensync.controllers.application_token import ApplicationTokenController
+from tokensync.controllers.cloud_access import CloudAccessController
+from tokensync.controllers.ram_application import RamApplicationController
+from tokensync.controllers.refresh_plan import RefreshPolicy
+from tokensync.controllers.target_writer import MANAGED_BY_LABEL, MANAGED_BY_VALUE
+from tokensync.controllers.work_queue import WorkQueue
+from tokensync.kube.client import KubeClient
+from tokensync.kube.config import ConnectionSettings
+from tokensync.kube.events import EventRecorder
+from tokensync.runtime import metrics
+
+logger = logging.getLogger(__name__)
+
+
+class Operator:
+    def __init__(
+        self,
+        connection: ConnectionSettings,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        policy_defaults: RefreshPolicy | None = None,
+        cloud_settings: ClientSettings | None = None,
+        concurrency: int = 32,
+    ) -> None:
+        self.connection = connection
+        self.clock = clock
+        self.kube = KubeClient(connection)
+        self.pool = HttpPool()
+        self.events = EventRecorder(self.kube, clock)
+        self.access = AccessResolver(
+            self.kube, self.pool, clock, settings=cloud_settings, on_request=metrics.record_cloud_request
+        )
+        self.application_tokens = ApplicationTokenController(
+            kube=self.kube, events=self.events, access=self.access, clock=clock,
+            policy_defaults=policy_defaults, concurrency=concurrency,
+        )
+        self.ram_applications = RamApplicationController(
+            kube=self.kube, events=self.events, access=self.access, clock=clock,
+            policy_defaults=policy_defaults, concurrency=concurrency,
+        )
+        self.cloud_accesses = CloudAccessController(
+            kube=self.kube, access=self.access, clock=clock, wake_dependent=self._wake_dependent
+        )
+        self._queues: list[WorkQueue[Any]] = [
+            self.application_tokens.queue, self.ram_applications.queue, self.cloud_accesses.queue
+        ]
+
+    def _wake_dependent(self, dependent: Any, reason: str) -> None:
+        kind, key = dependent
+        for controller in (self.application_tokens, self.ram_applications):
+            if kind == controller.kind:
+                controller.wake(key, reason)
+
+    def start(self) -> None:
+        for queue in self._queues:
+            queue.start()
+
+    async def stop(self) -> None:
+        for queue in self._queues:
+            await queue.stop()
+        await self.pool.aclose()
+        await self.kube.aclose()
+
+    def registry(self) -> kopf.OperatorRegistry:
+        registry = kopf.OperatorRegistry()
+        connection = self.connection
+
+        @kopf.on.login(registry=registry)
+        def login(**_kwargs: Any) -> kopf.ConnectionInfo:
+            authorization = connection.authorization() or ""
+            scheme, _sep, token = authorization.partition(" ")
+            cert = connection.client_cert
+            return kopf.ConnectionInfo(
+                server=connection.server,
+                ca_path=connection.verify if isinstance(connection.verify, str) else None,
+                insecure=connection.verify is False,
+                scheme=scheme or None,
+                token=token or None,
+                certificate_path=cert[0] if cert else None,
+                private_key_path=cert[1] if cert else None,
+            )
+
+        @kopf.on.event(GROUP, VERSION, "applicationtokens", registry=registry)
+        async def application_token_event(event: kopf.RawEvent, **_: Any) -> None:
+            self.application_tokens.observe(event.get("type"), dict(event["object"]))
+
+        @kopf.on.event(GROUP, VERSION, "ramapplications", registry=registry)
+        async def ram_application_event(event: kopf.RawEvent, **_: Any) -> None:
+            self.ram_applications.observe(event.get("type"), dict(event["object"]))
+
+        @kopf.on.event("", "v1", "configmaps", labels={MANAGED_BY_LABEL: MANAGED_BY_VALUE}, registry=registry)
+        async def config_map_event(event: kopf.RawEvent, **_: Any) -> None:
+            self.ram_applications.observe_config_map(event.get("type"), dict(event["object"]))
+
+        @kopf.on.event(GROUP, VERSION, "cloudaccesses", registry=registry)
+        async def cloud_access_event(event: kopf.RawEvent, **_: Any) -> None:
+            self.cloud_accesses.observe(event.get("type"), dict(event["object"]))
+
+        @kopf.on.event(GROUP, VERSION, "clustercloudaccesses", registry=registry)
+        async def cluster_cloud_access_event(event: kopf.RawEvent, **_: Any) -> None:
+            self.cloud_accesses.observe(event.get("type"), dict(event["object"]))
+
+        @kopf.on.event("", "v1", "secrets", registry=registry)
+        async def secret_event(event: kopf.RawEvent, **_: Any) -> None:
+            secret: dict[str, Any] = dict(event["object"])
+            labels = (secret.get("metadata") or {}).get("labels") or {}
+            if labels.get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE:
+                self.application_tokens.observe_secret(event.get("type"), secret)
+            self.cloud_accesses.observe_secret(event.get("type"), secret)
+
+        return registry
+
+
+def kopf_settings(*, inactivity_timeout: float | None = None) -> kopf.OperatorSettings:
+    settings = kopf.OperatorSettings()
+    settings.posting.enabled = False  # tokensync posts its own Events (kube/events.py)
+    settings.watching.server_timeout = 600
+    if inactivity_timeout is not None:
+        settings.watching.inactivity_timeout = inactivity_timeout
+    return settings
+
+
+@contextlib.asynccontextmanager
+async def running_operator(
+    operator: Operator,
+    *,
+    namespaces: Collection[str] = (),
+    settings: kopf.OperatorSettings | None = None,
+) -> AsyncIterator[Operator]:
+    """Run kopf and the controllers inside the current event loop until the block ends."""
+    stop_flag: asyncio.Event = asyncio.Event()
+    ready_flag: asyncio.Event = asyncio.Event()
+    operator.start()
+    tasks = await kopf.spawn_tasks(
+        registry=operator.registry(),
+        settings=settings or kopf_settings(),
+        clusterwide=not namespaces,
+        namespaces=list(namespaces),
+        standalone=True,
+        stop_flag=stop_flag,
+        ready_flag=ready_flag,
+    )
+    # run_tasks cancels every task it is not told to ignore on exit, the caller's included.
+    runner = asyncio.create_task(kopf.run_tasks(tasks, ignored=asyncio.all_tasks()))
+    try:
+        await ready_flag.wait()
+        yield operator
+    finally:
+        stop_flag.set()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.wait_for(runner, timeout=30)
+        await operator.stop()

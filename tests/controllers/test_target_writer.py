@@ -1,0 +1,73 @@
+"""What makes a target "drifted", and which patch brings it back — without any I/O."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from tokensync.controllers.target_writer import (
+    DATA_HASH_ANNOTATION,
+    MANAGED_KEYS_ANNOTATION,
+    SOURCE_ANNOTATION,
+    DesiredTarget,
+    Owner,
+    _difference,
+    _metadata,
+    data_hash,
+    has_drifted,
+)
+from tokensync.kube.resources import SECRETS
+
+OWNER = Owner("tokensync.dev/v1alpha1", "ApplicationToken", "app", "ns", "uid-1")
+
+
+def _secret(data: dict[str, str], annotations: dict[str, str]) -> dict[str, Any]:
+    return {
+        "kind": "Secret",
+        "metadata": {"name": "s", "namespace": "ns", "annotations": annotations},
+        "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()},
+    }
+
+
+def test_an_untouched_secret_has_not_drifted() -> None:
+    data = {"token": "t", "tokenType": "bearer_token"}
+    secret = _secret(data, {SOURCE_ANNOTATION: OWNER.source, DATA_HASH_ANNOTATION: data_hash(data, OWNER)})
+    assert not has_drifted(secret, OWNER, is_secret=True)
+
+
+def test_an_edited_or_missing_secret_has_drifted() -> None:
+    data = {"token": "t"}
+    edited = _secret({"token": "edited"}, {DATA_HASH_ANNOTATION: data_hash(data, OWNER)})
+    assert has_drifted(edited, OWNER, is_secret=True)
+    assert has_drifted(None, OWNER, is_secret=True)
+    assert has_drifted(_secret(data, {}), OWNER, is_secret=True)  # not written by us
+
+
+def test_under_merge_only_our_keys_count() -> None:
+    ours = {"token": "t"}
+    secret = _secret({**ours, "other": "theirs, changed"},
+                     {DATA_HASH_ANNOTATION: data_hash(ours, OWNER), MANAGED_KEYS_ANNOTATION: "token"})
+    assert not has_drifted(secret, OWNER, is_secret=True)
+
+
+def test_the_hash_depends_on_the_owner_so_it_cannot_be_matched_across_resources() -> None:
+    other = Owner("tokensync.dev/v1alpha1", "ApplicationToken", "app", "ns", "uid-2")
+    assert data_hash({"token": "t"}, OWNER) != data_hash({"token": "t"}, other)
+
+
+def test_no_patch_when_nothing_changed_and_stale_keys_removed_when_owned() -> None:
+    desired = DesiredTarget(resource=SECRETS, name="s", data={"token": "t"})
+    labels, annotations = _metadata(desired, OWNER)
+    existing = _secret({"token": "t"}, annotations)
+    existing["metadata"]["labels"] = labels
+    assert _difference(existing, desired, labels, annotations, []) == {}
+    existing["data"]["old"] = "eA=="
+    assert _difference(existing, desired, labels, annotations, []) == {"data": {"old": None}}
+
+
+def test_merge_never_removes_keys_it_does_not_own() -> None:
+    desired = DesiredTarget(resource=SECRETS, name="s", data={"token": "t"}, creation_policy="Merge")
+    labels, annotations = _metadata(desired, OWNER)
+    existing = _secret({"token": "t", "theirs": "x"}, annotations)
+    existing["metadata"]["labels"] = labels
+    assert _difference(existing, desired, labels, annotations, []) == {}

@@ -1,0 +1,125 @@
+"""The work queue: each key runs when due, once at a time, earliest request wins."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tokensync.controllers.work_queue import WorkQueue
+
+pytestmark = pytest.mark.looptime
+
+
+async def test_runs_keys_at_their_due_time_in_order() -> None:
+    loop = asyncio.get_running_loop()
+    ran: list[tuple[str, float]] = []
+
+    async def worker(key: str) -> None:
+        ran.append((key, loop.time()))
+
+    queue: WorkQueue[str] = WorkQueue(worker)
+    start = loop.time()
+    queue.start()
+    queue.schedule("late", 3600)
+    queue.schedule("soon", 10)
+    await asyncio.sleep(4000)
+    await queue.stop()
+    assert [(k, round(t - start)) for k, t in ran] == [("soon", 10), ("late", 3600)]
+
+
+async def test_an_earlier_request_wins_unless_replaced() -> None:
+    loop = asyncio.get_running_loop()
+    ran: list[float] = []
+
+    async def worker(key: str) -> None:
+        ran.append(loop.time())
+
+    queue: WorkQueue[str] = WorkQueue(worker)
+    start = loop.time()
+    queue.start()
+    queue.schedule("k", 100)
+    queue.schedule("k", 500)  # later: ignored
+    queue.schedule("k", 50)  # earlier: wins
+    await asyncio.sleep(1000)
+    queue.schedule("k", 100)
+    queue.schedule("k", 300, replace=True)  # the plan moved: replace
+    await asyncio.sleep(1000)
+    await queue.stop()
+    assert [round(t - start) for t in ran] == [50, 1300]
+
+
+async def test_a_key_never_runs_twice_at_once_but_reruns_when_woken_meanwhile() -> None:
+    running = 0
+    most = 0
+    calls = 0
+
+    async def worker(key: str) -> None:
+        nonlocal running, most, calls
+        calls += 1
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(5)
+        running -= 1
+
+    queue: WorkQueue[str] = WorkQueue(worker)
+    queue.start()
+    queue.schedule("k")
+    await asyncio.sleep(1)
+    queue.schedule("k")  # woken while running: one more run right after
+    queue.schedule("k")
+    await asyncio.sleep(60)
+    await queue.stop()
+    assert (most, calls) == (1, 2)
+
+
+async def test_concurrency_is_bounded() -> None:
+    running = 0
+    most = 0
+
+    async def worker(key: int) -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(1)
+        running -= 1
+
+    queue: WorkQueue[int] = WorkQueue(worker, concurrency=3)
+    queue.start()
+    for i in range(20):
+        queue.schedule(i)
+    await asyncio.sleep(30)
+    await queue.stop()
+    assert most == 3
+
+
+async def test_a_crashing_worker_does_not_stop_the_queue_and_is_retried() -> None:
+    calls: list[str] = []
+
+    async def worker(key: str) -> None:
+        calls.append(key)
+        if key == "bad" and calls.count("bad") == 1:
+            raise RuntimeError("boom")
+
+    queue: WorkQueue[str] = WorkQueue(worker)
+    queue.start()
+    queue.schedule("bad")
+    queue.schedule("good", 1)
+    await asyncio.sleep(120)
+    await queue.stop()
+    assert calls == ["bad", "good", "bad"]
+
+
+async def test_forget_cancels_a_planned_run() -> None:
+    calls: list[str] = []
+
+    async def worker(key: str) -> None:
+        calls.append(key)
+
+    queue: WorkQueue[str] = WorkQueue(worker)
+    queue.start()
+    queue.schedule("k", 10)
+    queue.forget("k")
+    await asyncio.sleep(100)
+    await queue.stop()
+    assert calls == []

@@ -1,0 +1,48 @@
+"""Garbage collection by ownerReferences ("Garbage Collection", kubernetes.io docs)."""
+
+from __future__ import annotations
+
+from .conftest import WIDGETS, KubeApi, widget
+
+SECRETS = "/api/v1/namespaces/default/secrets"
+
+
+def _owned(name: str, owner: dict[str, object]) -> dict[str, object]:
+    return {"metadata": {"name": name, "ownerReferences": [{
+        "apiVersion": "example.com/v1", "kind": "Widget", "name": owner["metadata"]["name"],  # type: ignore[index]
+        "uid": owner["metadata"]["uid"], "controller": True}]}}  # type: ignore[index]
+
+
+async def test_deleting_the_owner_deletes_dependents(kube_api: KubeApi) -> None:
+    owner = (await kube_api.post(WIDGETS, widget("w1"))).body
+    await kube_api.post(SECRETS, _owned("owned", owner))
+    await kube_api.post(SECRETS, {"metadata": {"name": "free"}})
+    await kube_api.delete(f"{WIDGETS}/w1")
+    assert (await kube_api.get(f"{SECRETS}/owned")).status == 404
+    assert (await kube_api.get(f"{SECRETS}/free")).status == 200
+
+
+async def test_dependents_go_when_the_owners_finalizers_clear(kube_api: KubeApi) -> None:
+    owner = (await kube_api.post(WIDGETS, {**widget("w1"), "metadata": {"name": "w1", "finalizers": ["x/y"]}})).body
+    await kube_api.post(SECRETS, _owned("owned", owner))
+    await kube_api.delete(f"{WIDGETS}/w1")
+    assert (await kube_api.get(f"{SECRETS}/owned")).status == 200
+    await kube_api.patch(f"{WIDGETS}/w1", {"metadata": {"finalizers": []}})
+    assert (await kube_api.get(f"{SECRETS}/owned")).status == 404
+
+
+async def test_orphan_propagation_keeps_dependents(kube_api: KubeApi) -> None:
+    owner = (await kube_api.post(WIDGETS, widget("w1"))).body
+    await kube_api.post(SECRETS, _owned("owned", owner))
+    await kube_api.delete(f"{WIDGETS}/w1", {"propagationPolicy": "Orphan"})
+    assert (await kube_api.get(f"{SECRETS}/owned")).status == 200
+
+
+async def test_dependent_with_a_live_second_owner_stays(kube_api: KubeApi) -> None:
+    one = (await kube_api.post(WIDGETS, widget("w1"))).body
+    two = (await kube_api.post(WIDGETS, widget("w2"))).body
+    body = _owned("shared", one)
+    body["metadata"]["ownerReferences"] += _owned("x", two)["metadata"]["ownerReferences"]  # type: ignore[index]
+    await kube_api.post(SECRETS, body)
+    await kube_api.delete(f"{WIDGETS}/w1")
+    assert (await kube_api.get(f"{SECRETS}/shared")).status == 200

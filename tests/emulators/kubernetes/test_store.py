@@ -1,0 +1,157 @@
+"""Server-set metadata, status codes and Status bodies, over HTTP.
+
+References are to the Kubernetes API conventions
+(https://github.com/kubernetes/community/blob/master/contributors/devel/sig-architecture/api-conventions.md).
+"""
+
+from __future__ import annotations
+
+from .conftest import WIDGETS, KubeApi, widget
+
+SECRETS = "/api/v1/namespaces/default/secrets"
+
+
+async def test_create_sets_server_metadata_and_answers_201(kube_api: KubeApi) -> None:
+    """Conventions, "Metadata": uid, resourceVersion, creationTimestamp, generation are set by the
+    server; namespace defaults from the URL; apiVersion/kind are filled in. POST answers 201 Created."""
+    reply = await kube_api.post(WIDGETS, {"spec": {"size": "small", "secretName": "s"}, "metadata": {"name": "w1"}})
+    assert reply.status == 201
+    metadata = reply.body["metadata"]
+    assert metadata["namespace"] == "default"
+    assert metadata["generation"] == 1
+    assert len(metadata["uid"]) == 36
+    assert metadata["creationTimestamp"].endswith("Z")
+    assert int(metadata["resourceVersion"]) > 0
+    assert (reply.body["apiVersion"], reply.body["kind"]) == ("example.com/v1", "Widget")
+
+
+async def test_resource_version_increases_across_the_cluster(kube_api: KubeApi) -> None:
+    """Conventions, "Concurrency Control and Consistency": every write gets a new, larger
+    resourceVersion, shared by all kinds; LIST reports the current one."""
+    first = (await kube_api.post(SECRETS, {"metadata": {"name": "a"}})).body
+    second = (await kube_api.post(WIDGETS, widget("w1"))).body
+    third = (await kube_api.patch(f"{SECRETS}/a", {"metadata": {"labels": {"x": "y"}}})).body
+    versions = [int(o["metadata"]["resourceVersion"]) for o in (first, second, third)]
+    assert versions == sorted(versions) and len(set(versions)) == 3
+    listing = (await kube_api.get(SECRETS)).body
+    assert int(listing["metadata"]["resourceVersion"]) == versions[-1]
+
+
+async def test_noop_patch_keeps_resource_version(kube_api: KubeApi) -> None:
+    """A write that changes nothing stores nothing: same resourceVersion, no watch event."""
+    created = (await kube_api.post(SECRETS, {"metadata": {"name": "a", "labels": {"x": "1"}}})).body
+    patched = (await kube_api.patch(f"{SECRETS}/a", {"metadata": {"labels": {"x": "1"}}})).body
+    assert patched["metadata"]["resourceVersion"] == created["metadata"]["resourceVersion"]
+
+
+async def test_generation_bumps_on_spec_changes_only(kube_api: KubeApi) -> None:
+    """Conventions, "Metadata": generation is incremented on changes to the desired state (spec),
+    not on metadata or status changes."""
+    await kube_api.post(WIDGETS, widget("w1"))
+    labelled = (await kube_api.patch(f"{WIDGETS}/w1", {"metadata": {"labels": {"a": "b"}}})).body
+    assert labelled["metadata"]["generation"] == 1
+    status = (await kube_api.patch(f"{WIDGETS}/w1/status", {"status": {"phase": "Ready"}})).body
+    assert status["metadata"]["generation"] == 1
+    changed = (await kube_api.patch(f"{WIDGETS}/w1", {"spec": {"replicas": 3}})).body
+    assert changed["metadata"]["generation"] == 2
+
+
+async def test_apps_kinds_bump_generation_on_spec_change(kube_api: KubeApi) -> None:
+    """Deployments (apps/v1) carry generation like real workload controllers expect."""
+    path = "/apis/apps/v1/namespaces/default/deployments"
+    body = {"metadata": {"name": "d"}, "spec": {"replicas": 1, "template": {"spec": {"containers": []}}}}
+    assert (await kube_api.post(path, body)).body["metadata"]["generation"] == 1
+    changed = (await kube_api.patch(f"{path}/d", {"spec": {"replicas": 2}})).body
+    assert changed["metadata"]["generation"] == 2
+
+
+async def test_duplicate_create_is_409_already_exists(kube_api: KubeApi) -> None:
+    """Conventions, "HTTP Status codes": 409 Conflict with reason AlreadyExists."""
+    await kube_api.post(SECRETS, {"metadata": {"name": "a"}})
+    reply = await kube_api.post(SECRETS, {"metadata": {"name": "a"}})
+    assert reply.status == 409
+    assert reply.body["kind"] == "Status" and reply.body["apiVersion"] == "v1"
+    assert reply.body["status"] == "Failure"
+    assert reply.body["reason"] == "AlreadyExists"
+    assert reply.body["details"]["name"] == "a"
+    assert reply.body["code"] == 409
+
+
+async def test_put_with_stale_resource_version_is_409_conflict(kube_api: KubeApi) -> None:
+    """Conventions, "Concurrency Control and Consistency": an update whose resourceVersion is not
+    the current one fails with 409 Conflict."""
+    created = (await kube_api.post(WIDGETS, widget("w1"))).body
+    await kube_api.patch(f"{WIDGETS}/w1", {"spec": {"replicas": 2}})
+    reply = await kube_api.put(f"{WIDGETS}/w1", created)
+    assert reply.status == 409
+    assert reply.body["reason"] == "Conflict"
+
+
+async def test_put_replaces_and_answers_200(kube_api: KubeApi) -> None:
+    """PUT replaces the object (fields not sent are gone) and answers 200 OK."""
+    created = (await kube_api.post(WIDGETS, widget("w1", tags=["a"]))).body
+    created["spec"].pop("tags")
+    reply = await kube_api.put(f"{WIDGETS}/w1", created)
+    assert reply.status == 200
+    assert "tags" not in reply.body["spec"]
+
+
+async def test_merge_patch_with_stale_resource_version_is_409(kube_api: KubeApi) -> None:
+    """A patch carrying metadata.resourceVersion is a precondition: stale -> 409 Conflict."""
+    created = (await kube_api.post(SECRETS, {"metadata": {"name": "a"}})).body
+    await kube_api.patch(f"{SECRETS}/a", {"metadata": {"labels": {"x": "1"}}})
+    reply = await kube_api.patch(f"{SECRETS}/a", {"metadata": {"resourceVersion": created["metadata"][
+        "resourceVersion"], "labels": {"x": "2"}}})
+    assert reply.status == 409 and reply.body["reason"] == "Conflict"
+
+
+async def test_missing_object_is_404_not_found(kube_api: KubeApi) -> None:
+    """Conventions, "HTTP Status codes": 404 with reason NotFound for GET, PATCH and DELETE."""
+    for reply in (await kube_api.get(f"{SECRETS}/nope"), await kube_api.patch(f"{SECRETS}/nope", {}),
+                  await kube_api.delete(f"{SECRETS}/nope")):
+        assert reply.status == 404
+        assert reply.body["reason"] == "NotFound"
+        assert reply.body["message"] == 'secrets "nope" not found'
+
+
+async def test_unknown_resource_is_404(kube_api: KubeApi) -> None:
+    assert (await kube_api.get("/apis/example.com/v1/namespaces/default/gizmos")).status == 404
+
+
+async def test_malformed_body_is_400(kube_api: KubeApi) -> None:
+    """Conventions, "HTTP Status codes": 400 BadRequest for a body that cannot be parsed."""
+    reply = await kube_api.post(SECRETS, b"{not json")
+    assert reply.status == 400 and reply.body["reason"] == "BadRequest"
+
+
+async def test_unserved_verb_is_405(kube_api: KubeApi) -> None:
+    """deletecollection is not served; neither is POST to an item path: 405 MethodNotAllowed."""
+    assert (await kube_api.delete(SECRETS)).status == 405
+    assert (await kube_api.post(f"{SECRETS}/a", {})).status == 405
+
+
+async def test_secret_string_data_is_encoded_into_data(kube_api: KubeApi) -> None:
+    """Secret stringData is write-only: the server merges it into base64 data and defaults the type."""
+    reply = await kube_api.post(SECRETS, {"metadata": {"name": "a"}, "stringData": {"token": "abc"}})
+    assert reply.body["data"] == {"token": "YWJj"}
+    assert "stringData" not in reply.body
+    assert reply.body["type"] == "Opaque"
+
+
+async def test_invalid_name_is_422(kube_api: KubeApi) -> None:
+    """Object names are DNS subdomains; others are refused with 422 Invalid naming metadata.name."""
+    reply = await kube_api.post(SECRETS, {"metadata": {"name": "Not_Valid"}})
+    assert reply.status == 422
+    assert reply.body["details"]["causes"][0]["field"] == "metadata.name"
+
+
+async def test_generate_name_creates_a_unique_name(kube_api: KubeApi) -> None:
+    """Conventions, "Idempotency": generateName gets a random suffix from the server."""
+    one = (await kube_api.post(SECRETS, {"metadata": {"generateName": "tok-"}})).body["metadata"]["name"]
+    two = (await kube_api.post(SECRETS, {"metadata": {"generateName": "tok-"}})).body["metadata"]["name"]
+    assert one.startswith("tok-") and two.startswith("tok-") and one != two
+
+
+async def test_namespace_mismatch_between_body_and_url_is_400(kube_api: KubeApi) -> None:
+    reply = await kube_api.post(SECRETS, {"metadata": {"name": "a", "namespace": "kube-system"}})
+    assert reply.status == 400
