@@ -34,7 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--exit-after-demo", action="store_true",
                          help="print what was made and stop, instead of running until Ctrl-C")
 
-    emulator = commands.add_parser("cloud-emulator", help="a local Alibaba Cloud (EIAM, IMS, STS) that checks signatures")
+    emulator = commands.add_parser("cloud-emulator",
+                                   help="a local Alibaba Cloud (EIAM, IMS, STS) that checks signatures")
     emulator.add_argument("--host", default="127.0.0.1")
     emulator.add_argument("--port", type=int, default=0, help="0: any free port")
     emulator.add_argument("--state", default=None, metavar="FILE", help="YAML or JSON state (default: the demo state)")

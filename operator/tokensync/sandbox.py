@@ -79,15 +79,16 @@ def describe(kube: KubernetesEmulator) -> str:
     for obj in kube.list("v1", "configmaps"):
         annotations = obj["metadata"].get("annotations") or {}
         if "tokensync.dev/source" in annotations:
-            keys = sorted((obj.get("data") or {}))
+            keys = sorted(obj.get("data") or {})
             lines.append(f"ConfigMap {obj['metadata']['namespace']}/{obj['metadata']['name']} "
                          f"(from {annotations['tokensync.dev/source']}): keys {keys}")
     return "\n".join(lines)
 
 
-async def _wait_until_ready(kube: KubernetesEmulator, timeout: float) -> None:
+async def _wait_until_reported(kube: KubernetesEmulator, seconds: float) -> None:
+    """Until every resource has a Ready condition, or ``seconds`` pass (then describe shows what is pending)."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + seconds
     while loop.time() < deadline:
         pending = [
             obj for plural in ("applicationtokens", "ramapplications")
@@ -110,7 +111,7 @@ async def sandbox(kubeconfig: Path, *, exit_after_demo: bool, stop: asyncio.Even
         async with running_operator(operator, settings=kopf_settings()):
             for document in example_documents():
                 kube.create(point_at_emulator(document, cloud.url))
-            await _wait_until_ready(kube, timeout=30)
+            await _wait_until_reported(kube, seconds=30)
             print("\nWhat tokensync made:\n" + describe(kube), flush=True)
             print(f"\nLook around:  KUBECONFIG={kubeconfig} kubectl get tokensync -A", flush=True)
             if exit_after_demo:

@@ -113,6 +113,7 @@ class ApplicationTokenController(SyncedResourceController):
         self._tokens: dict[Key, CachedToken] = {}
 
     def forget(self, key: Key) -> None:
+        super().forget(key)
         self._tokens.pop(key, None)
 
     def observe_secret(self, event_type: str | None, secret: dict[str, Any]) -> None:

@@ -105,6 +105,7 @@ class SyncedResourceController(ABC):
 
     def forget(self, key: Key) -> None:
         """Drop per-resource memory when the resource is deleted (subclasses extend)."""
+        self.forced.pop(key, None)
 
     # ---- one reconcile ------------------------------------------------------------------------
 

@@ -25,10 +25,8 @@ def run_operator(
         verbose=verbose,
         log_format=kopf.LogFormat.JSON if log_format == "json" else kopf.LogFormat.PLAIN,
     )
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_run(namespaces, metrics_port, health_port))
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

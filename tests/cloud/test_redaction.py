@@ -1,0 +1,66 @@
+"""No secret (AccessKey secret, STS token, OIDC token, application token) in logs, errors or reprs."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.cloud.fakes import APP_TOKEN, STS_TOKEN, FakeCloud, error_reply, json_reply, token_body
+from tokensync.clock import LoopClock
+from tokensync.cloud.client import ClientSettings, CloudClient, Endpoints, HttpPool
+from tokensync.cloud.credentials import AssumeRoleCredentials, OidcRoleCredentials, StaticCredentials
+from tokensync.cloud.errors import CloudError
+
+OIDC_TOKEN = "oidc-jwt-Qp4"
+STS_SECRET = "sts-secret-Mn2"
+SECRETS = ["secret-value-Zq8", STS_TOKEN, APP_TOKEN, OIDC_TOKEN, STS_SECRET]
+
+
+@pytest.mark.looptime
+async def test_secrets_never_appear(caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+    caplog.set_level(logging.DEBUG)
+    clock = LoopClock(start=datetime(2026, 1, 1, tzinfo=UTC))
+    expiration = (clock.now() + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    sts_body = {"RequestId": "R", "Credentials": {"AccessKeyId": "STS.k", "AccessKeySecret": STS_SECRET,
+                                                 "SecurityToken": STS_TOKEN, "Expiration": expiration}}
+    cloud = FakeCloud()
+    cloud.always("AssumeRoleWithOIDC", json_reply(200, sts_body))
+    cloud.always("AssumeRole", json_reply(200, sts_body))
+    truncated = httpx.Response(200, content=f'{{"RequestId":"R","ApplicationToken":{{"ApplicationToken":"{APP_TOKEN}'
+                               .encode())
+    wrong_type = token_body(ExpirationTime="x" + APP_TOKEN)
+    cloud.on("ObtainApplicationToken", json_reply(200, token_body()), error_reply(403, "Forbidden.RAM"),
+             error_reply(400, "Throttling"), truncated, json_reply(200, wrong_type),
+             error_reply(400, "SignatureDoesNotMatch"), error_reply(404, "EntityNotExist"))
+    pool = HttpPool(transport=cloud.transport())
+    token_file = tmp_path / "token"
+    token_file.write_text(OIDC_TOKEN)
+    static = StaticCredentials("AK-test", "secret-value-Zq8", STS_TOKEN)
+    oidc = OidcRoleCredentials(role_arn="r", oidc_provider_arn="p", token_file=str(token_file),
+                               sts_endpoint="https://sts.aliyuncs.com", pool=pool, clock=clock)
+    assumed = AssumeRoleCredentials(source=oidc, role_arn="r2", sts_endpoint="https://sts.aliyuncs.com",
+                                    pool=pool, clock=clock)
+    seen: list[str] = []
+    for provider in (static, oidc, assumed):
+        client = CloudClient(credentials=provider, endpoints=Endpoints.for_region("cn-hangzhou"), pool=pool,
+                             settings=ClientSettings(max_attempts=1), clock=clock)
+        seen += [repr(provider), repr(client), repr(await provider.get_credential())]
+    client = CloudClient(credentials=static, endpoints=Endpoints.for_region("cn-hangzhou"), pool=pool,
+                         settings=ClientSettings(max_attempts=1), clock=clock)
+    for _ in range(7):
+        try:
+            reply = await client.obtain_application_token(instance_id="i", application_id="a",
+                                                          application_token_id="t")
+            seen += [repr(reply), str(reply), repr(reply.value), str(reply.value), str(reply.value.model_dump())]
+        except CloudError as error:
+            seen += [str(error), repr(error), str(error.args)]
+    await pool.aclose()
+    logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
+    assert "ObtainApplicationToken" in logged and "Forbidden.RAM" in logged  # the logs do say what happened
+    everything = logged + "\n".join(seen)
+    for secret in SECRETS:
+        assert secret not in everything
