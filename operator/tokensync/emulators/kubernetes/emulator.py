@@ -92,11 +92,12 @@ class KubernetesEmulator:
         items, _ = self.store.list(self.resource(api_version, kind_or_plural), namespace)
         return items
 
-    def create(self, obj: Mapping[str, Any]) -> dict[str, Any]:
-        """Create like ``kubectl create``: a namespaced object without a namespace goes to ``default``."""
+    def create(self, obj: Mapping[str, Any], *, strict: bool = False) -> dict[str, Any]:
+        """Create like a POST: a namespaced object without a namespace goes to ``default``. Unknown
+        fields are pruned, or refused with ``strict`` (what ``kubectl create`` asks for)."""
         resource = self.resource(obj["apiVersion"], obj["kind"])
         namespace = (obj.get("metadata") or {}).get("namespace") or ("default" if resource.namespaced else "")
-        return self.store.create(resource, namespace, obj)
+        return self.store.create(resource, namespace, obj, strict=strict)
 
     def apply(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         """Create, or replace the existing object's spec/data (keeping its status): a test's ``kubectl apply``."""
@@ -111,6 +112,15 @@ class KubernetesEmulator:
             return self.store.create(resource, namespace, body)
         body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
         return self.store.update(resource, namespace, metadata["name"], body)
+
+    def patch(self, api_version: str, kind_or_plural: str, namespace: str | None, name: str,
+              patch: Mapping[str, Any]) -> dict[str, Any]:
+        """A JSON merge patch of the main resource, like ``kubectl patch --type=merge`` (status ignored)."""
+        from .patching import merge_patch
+
+        resource = self.resource(api_version, kind_or_plural)
+        current = self.store.get(resource, namespace or "", name)
+        return self.store.update(resource, namespace or "", name, merge_patch(current, dict(patch)))
 
     def patch_status(self, api_version: str, kind_or_plural: str, namespace: str | None, name: str,
                      status: Mapping[str, Any]) -> dict[str, Any]:
@@ -164,8 +174,9 @@ class KubernetesEmulator:
 
 @asynccontextmanager
 async def running_kubernetes_emulator(*, crds: Iterable[Path | Mapping[str, Any]] = (),
-                                      clock: Clock | None = None) -> AsyncIterator[KubernetesEmulator]:
-    emulator = KubernetesEmulator(clock=clock)
+                                      clock: Clock | None = None,
+                                      bookmark_interval: float = 60.0) -> AsyncIterator[KubernetesEmulator]:
+    emulator = KubernetesEmulator(clock=clock, bookmark_interval=bookmark_interval)
     for crd in crds:
         if isinstance(crd, Path):
             emulator.install_crd_files([crd])

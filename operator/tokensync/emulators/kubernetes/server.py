@@ -286,7 +286,9 @@ class ApiServer:
                     event: WatchEvent | None = await asyncio.wait_for(
                         watcher.queue.get(), None if wake is None else max(wake - loop.time(), 0))
                 except TimeoutError:
-                    if deadline is not None and loop.time() >= deadline:
+                    # Within a millisecond counts as reached: a sub-resolution remainder can time
+                    # out without the clock moving, and the stream would spin on bookmarks.
+                    if deadline is not None and loop.time() >= deadline - 0.001:
                         break
                     await send("BOOKMARK", {"kind": target.resource.kind, "apiVersion": target.resource.api_version,
                                             "metadata": {"resourceVersion": str(self.store.resource_version)}})
