@@ -19,7 +19,7 @@ from tokensync.controllers.access_resolver import (
     AccessProblem,
     AccessResolver,
 )
-from tokensync.controllers.status_report import READY, patch_status, with_condition
+from tokensync.controllers.status_report import READY, patch_status, status_unchanged, with_condition
 from tokensync.controllers.work_queue import WorkQueue
 from tokensync.kube.client import KubeClient
 from tokensync.kube.errors import KubeApiError
@@ -50,6 +50,7 @@ class CloudAccessController:
         self._wake_dependent = wake_dependent
         self._recheck_seconds = recheck_seconds
         self._objects: dict[AccessKey, dict[str, Any]] = {}
+        self._written: dict[AccessKey, dict[str, Any]] = {}  # the status this operator last wrote
         self.queue: WorkQueue[AccessKey] = WorkQueue(self.reconcile, concurrency=4)
 
     def observe(self, event_type: str | None, body: dict[str, Any]) -> None:
@@ -57,6 +58,7 @@ class CloudAccessController:
         previous = self._objects.get(key)
         if event_type == "DELETED":
             self._objects.pop(key, None)
+            self._written.pop(key, None)
             self.queue.forget(key)
             self._changed(key, "its cloud access was deleted")
             return
@@ -108,7 +110,13 @@ class CloudAccessController:
             ),
         }
         try:
-            await patch_status(self._kube, resource, body, status)
+            # An hourly check that finds nothing new writes nothing: no resourceVersion churn
+            # and no watch events for every client of this object.
+            # The cached body can lag our own last write, so both must agree before skipping.
+            last_written = self._written.get(key)
+            if not status_unchanged(body, status) or (last_written is not None and last_written != status):
+                await patch_status(self._kube, resource, body, status)
+                self._written[key] = status
         except KubeApiError as exc:
             logger.warning("%s %s: could not write status: %s", kind, key[2], exc)
             self.queue.schedule(key, 5.0)

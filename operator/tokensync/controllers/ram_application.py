@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 RAM_APPLICATIONS = Resource(GROUP, VERSION, "ramapplications")
 IN_SYNC = "InSync"
 DEFAULT_REFRESH_INTERVAL = timedelta(hours=1)
+# Reading an application more often than this only spends the account's API quota.
+MIN_REFRESH_INTERVAL = timedelta(minutes=1)
 
 
 def application_status(app: RamApplication) -> dict[str, Any]:
@@ -120,6 +122,11 @@ class RamApplicationController(SyncedResourceController):
         try:
             spec = RamApplicationSpec.model_validate(body.get("spec") or {})
             interval = parse_duration(spec.refresh_interval) if spec.refresh_interval else DEFAULT_REFRESH_INTERVAL
+            if interval < MIN_REFRESH_INTERVAL:
+                raise ValueError(
+                    f"refreshInterval {spec.refresh_interval} is shorter than the minimum of 1m; an application's "
+                    "configuration rarely changes (annotate tokensync.dev/force-sync to read it now)"
+                )
         except (ValidationError, ValueError) as exc:
             detail = summarize_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
             await self.fail(key, body, reason="InvalidSpec", message=f"invalid spec: {detail}", retryable=False,

@@ -70,6 +70,12 @@ def condition_of(body: dict[str, Any], condition_type: str) -> dict[str, Any] | 
     return None
 
 
+def status_unchanged(body: dict[str, Any], status: dict[str, Any]) -> bool:
+    """Whether the status in ``body`` already says everything ``status`` would write."""
+    current = body.get("status") or {}
+    return all(current.get(field) == value for field, value in status.items())
+
+
 async def patch_status(
     kube: KubeClient, resource: Resource, body: dict[str, Any], status: dict[str, Any]
 ) -> dict[str, Any]:

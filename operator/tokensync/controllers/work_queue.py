@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
 
 logger = logging.getLogger(__name__)
+_DUE_TOLERANCE = 0.001  # seconds
 
 Key = TypeVar("Key", bound=Hashable)
 
@@ -82,7 +83,9 @@ class WorkQueue(Generic[Key]):
         while True:
             self._changed.clear()
             now = loop.time()
-            while self._heap and self._heap[0][0] <= now:
+            # Due within a millisecond counts as due: waiting for a sub-resolution remainder
+            # can time out without the clock moving, and the queue would spin.
+            while self._heap and self._heap[0][0] <= now + _DUE_TOLERANCE:
                 when, _, key = heapq.heappop(self._heap)
                 if self._due.get(key) != when:
                     continue  # superseded by a later schedule() or forget()
