@@ -27,6 +27,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--health-port", type=int, default=8081, help="/healthz and /readyz port (0: off)")
     run.add_argument("--log-format", choices=["json", "text"], default="text")
     run.add_argument("--verbose", action="store_true", help="debug logging")
+    run.add_argument("--leader-election", choices=["auto", "on", "off"], default="auto",
+                     help="only the holder of a Lease acts, so several replicas are safe "
+                          "(auto: on when POD_NAMESPACE is set, as in the Helm chart)")
+    run.add_argument("--leader-election-namespace", default=None, metavar="NS",
+                     help="namespace of the Lease tokensync-leader (default: POD_NAMESPACE)")
 
     sandbox = commands.add_parser("sandbox", help="the whole product on this machine, with no cluster or cloud")
     sandbox.add_argument("--kubeconfig", default=None, metavar="PATH",
@@ -52,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tokensync.sandbox import run_sandbox
 
         return run_sandbox(kubeconfig=args.kubeconfig, exit_after_demo=args.exit_after_demo)
-    from tokensync.runtime.main import run_operator
+    from tokensync.runtime.main import leader_election_from, run_operator
 
     return run_operator(
         namespaces=args.namespaces,
@@ -60,6 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         health_port=args.health_port,
         log_format=args.log_format,
         verbose=args.verbose,
+        leader_election=leader_election_from(args.leader_election, args.leader_election_namespace),
     )
 
 

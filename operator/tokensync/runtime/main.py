@@ -1,58 +1,172 @@
-"""``tokensync run``: the operator against a cluster, from a kubeconfig or in-cluster."""
+"""``tokensync run``: the operator against a cluster, from a kubeconfig or in-cluster.
+
+Lifecycle: serve /healthz, /readyz and /metrics; with leader election, wait for the Lease
+(standing by, still Ready so that rolling updates proceed); run the controllers; on SIGTERM
+finish the syncs in progress (no half-written Secret), release the Lease and exit 0. Losing
+the Lease, or kopf stopping on its own, stops the controllers at once and exits 1 so that
+Kubernetes restarts the Pod as a standby.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import socket
+import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import kopf
 
-from tokensync.kube.config import load_connection_settings
+from tokensync.kube.client import KubeClient
+from tokensync.kube.config import ConnectionSettings, load_connection_settings
 from tokensync.runtime.health import Health, start_health_server
+from tokensync.runtime.leader import LeaderElector, LeadershipLost
 from tokensync.runtime.metrics import start_metrics_server
 from tokensync.runtime.operator import Operator, kopf_settings, running_operator
 
 logger = logging.getLogger(__name__)
 
+HEARTBEAT_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class LeaderElection:
+    namespace: str
+    identity: str
+    lease_name: str = "tokensync-leader"
+
+
+def leader_election_from(mode: str, namespace: str | None) -> LeaderElection | None:
+    """``auto`` elects a leader when running in a Pod (POD_NAMESPACE set, as the chart does)."""
+    namespace = namespace or os.environ.get("POD_NAMESPACE") or None
+    if mode == "off" or (mode == "auto" and not namespace):
+        return None
+    if not namespace:
+        raise SystemExit("--leader-election=on needs --leader-election-namespace or POD_NAMESPACE")
+    # The Pod name reads well in `kubectl get lease`; the suffix keeps two processes apart anyway.
+    identity = f"{os.environ.get('POD_NAME') or socket.gethostname()}_{uuid.uuid4().hex[:8]}"
+    return LeaderElection(namespace=namespace, identity=identity)
+
 
 def run_operator(
-    *, namespaces: Sequence[str], metrics_port: int, health_port: int, log_format: str, verbose: bool
+    *,
+    namespaces: Sequence[str],
+    metrics_port: int,
+    health_port: int,
+    log_format: str,
+    verbose: bool,
+    leader_election: LeaderElection | None = None,
 ) -> int:
     kopf.configure(
         verbose=verbose,
         log_format=kopf.LogFormat.JSON if log_format == "json" else kopf.LogFormat.PLAIN,
     )
+    if not verbose:
+        # One line per HTTP request drowns what matters; failures are reported by tokensync.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_run(namespaces, metrics_port, health_port))
+        return asyncio.run(_run(namespaces, metrics_port, health_port, leader_election))
     return 0
 
 
-async def _run(namespaces: Sequence[str], metrics_port: int, health_port: int) -> None:
-    stop = asyncio.Event()
+def _on_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
+
+
+async def _first(*awaitables: asyncio.Future[Any]) -> None:
+    await asyncio.wait(awaitables, return_when=asyncio.FIRST_COMPLETED)
+
+
+async def _run(
+    namespaces: Sequence[str], metrics_port: int, health_port: int, election: LeaderElection | None
+) -> int:
+    stop = asyncio.Event()
+    _on_signals(stop)
     health = Health()
     runners = []
     if metrics_port:
         runners.append(await start_metrics_server("0.0.0.0", metrics_port))  # noqa: S104 - scraped by Prometheus
     if health_port:
         runners.append(await start_health_server(health, "0.0.0.0", health_port))  # noqa: S104 - kubelet probes
-    operator = Operator(load_connection_settings())
+    connection = load_connection_settings()
+    lease_client = KubeClient(connection)
+    elector = (
+        LeaderElector(lease_client, namespace=election.namespace, name=election.lease_name,
+                      identity=election.identity)
+        if election else None
+    )
+    stopping = asyncio.create_task(stop.wait(), name="tokensync-stop")
+    heartbeat = asyncio.create_task(_beat(health), name="tokensync-heartbeat")
     try:
-        async with running_operator(operator, namespaces=namespaces, settings=kopf_settings()):
-            health.mark_ready()
-            logger.info("tokensync is running (%s)", ", ".join(namespaces) if namespaces else "all namespaces")
-            while not stop.is_set():
-                health.beat()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=10)
-            health.mark_not_ready("stopping")
-            logger.info("stopping: finishing the syncs in progress")
+        health.mark_ready()  # a standby is ready too: it is healthy and can take over at once
+        if elector is not None:
+            acquiring = asyncio.create_task(elector.acquire(), name="tokensync-acquire")
+            await _first(acquiring, stopping)
+            if not acquiring.done():
+                acquiring.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await acquiring
+                return 0
+            acquiring.result()
+        return await _lead(namespaces, connection, elector, stop, stopping, health)
     finally:
+        heartbeat.cancel()
+        stopping.cancel()
+        if elector is not None:
+            await elector.release()  # does nothing unless still leading (a graceful stop)
+        await lease_client.aclose()
         for runner in runners:
             await runner.cleanup()
+
+
+async def _lead(
+    namespaces: Sequence[str],
+    connection: ConnectionSettings,
+    elector: LeaderElector | None,
+    stop: asyncio.Event,
+    stopping: asyncio.Future[Any],
+    health: Health,
+) -> int:
+    operator = Operator(connection)
+    holding = asyncio.create_task(elector.hold(), name="tokensync-hold") if elector else None
+    kopf_exited: asyncio.Future[Any] | None = None
+    try:
+        async with running_operator(operator, namespaces=namespaces, settings=kopf_settings()):
+            _on_signals(stop)  # kopf installs its own handlers on start; ours decide how to stop
+            logger.info("tokensync is running (%s)", ", ".join(namespaces) if namespaces else "all namespaces")
+            kopf_exited = asyncio.create_task(operator.kopf_exited.wait(), name="tokensync-kopf-exited")
+            watched: list[asyncio.Future[Any]] = [stopping, kopf_exited]
+            if holding is not None:
+                watched.append(holding)
+            await _first(*watched)
+            health.mark_not_ready("stopping")
+            if holding is not None and holding.done():
+                error = holding.exception()
+                logger.error("stopping: %s", error if isinstance(error, LeadershipLost) else "leadership lost")
+                return 1
+            if not stop.is_set():
+                logger.error("stopping: the Kubernetes watchers stopped unexpectedly")
+                return 1
+            logger.info("stopping: finishing the syncs in progress")
+        return 0
+    finally:
+        if kopf_exited is not None:
+            kopf_exited.cancel()
+        if holding is not None and not holding.done():
+            holding.cancel()
+            with contextlib.suppress(asyncio.CancelledError, LeadershipLost):
+                await holding
+
+
+async def _beat(health: Health) -> None:
+    while True:
+        health.beat()
+        await asyncio.sleep(HEARTBEAT_SECONDS)

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Collection
-from typing import Any
+from typing import Any, cast
 
 import kopf
 
@@ -46,6 +46,7 @@ class Operator:
     ) -> None:
         self.connection = connection
         self.clock = clock
+        self.kopf_exited = asyncio.Event()  # set when kopf's tasks end, for whatever reason
         self.kube = KubeClient(connection)
         self.pool = HttpPool()
         self.events = EventRecorder(self.kube, clock)
@@ -63,6 +64,7 @@ class Operator:
         self.cloud_accesses = CloudAccessController(
             kube=self.kube, access=self.access, clock=clock, wake_dependent=self._wake_dependent
         )
+        self._namespace_labels: dict[str, dict[str, str]] = {}
         self._queues: list[WorkQueue[Any]] = [
             self.application_tokens.queue, self.ram_applications.queue, self.cloud_accesses.queue
         ]
@@ -72,6 +74,26 @@ class Operator:
         for controller in (self.application_tokens, self.ram_applications):
             if kind == controller.kind:
                 controller.wake(key, reason)
+
+    def _namespace_changed(self, event_type: str | None, namespace: dict[str, Any]) -> None:
+        """A namespace's labels decide which ClusterCloudAccess serves it: re-check its resources."""
+        meta = namespace.get("metadata") or {}
+        name = str(meta.get("name") or "")
+        labels = dict(meta.get("labels") or {})
+        previous = self._namespace_labels.get(name)
+        self._namespace_labels[name] = labels
+        if event_type == "DELETED":
+            self._namespace_labels.pop(name, None)
+            return
+        if previous is None or previous == labels:
+            return  # first sight (the initial listing) or an unrelated change
+        for access_key, dependents in self.access.dependents.items():
+            if access_key[0] != "ClusterCloudAccess":
+                continue
+            for dependent in list(dependents):
+                _kind, (dependent_namespace, _name) = cast(tuple[str, tuple[str, str]], dependent)
+                if dependent_namespace == name:
+                    self._wake_dependent(dependent, f"the labels of namespace {name} changed")
 
     def start(self) -> None:
         for queue in self._queues:
@@ -122,6 +144,10 @@ class Operator:
         async def cluster_cloud_access_event(event: kopf.RawEvent, **_: Any) -> None:
             self.cloud_accesses.observe(event.get("type"), dict(event["object"]))
 
+        @kopf.on.event("", "v1", "namespaces", registry=registry)
+        async def namespace_event(event: kopf.RawEvent, **_: Any) -> None:
+            self._namespace_changed(event.get("type"), dict(event["object"]))
+
         @kopf.on.event("", "v1", "secrets", registry=registry)
         async def secret_event(event: kopf.RawEvent, **_: Any) -> None:
             secret: dict[str, Any] = dict(event["object"])
@@ -133,10 +159,10 @@ class Operator:
         return registry
 
 
-def kopf_settings(*, inactivity_timeout: float | None = None) -> kopf.OperatorSettings:
+def kopf_settings(*, inactivity_timeout: float | None = None, watch_timeout: float = 600) -> kopf.OperatorSettings:
     settings = kopf.OperatorSettings()
     settings.posting.enabled = False  # tokensync posts its own Events (kube/events.py)
-    settings.watching.server_timeout = 600
+    settings.watching.server_timeout = watch_timeout
     if inactivity_timeout is not None:
         settings.watching.inactivity_timeout = inactivity_timeout
     return settings
@@ -164,11 +190,17 @@ async def running_operator(
     )
     # run_tasks cancels every task it is not told to ignore on exit, the caller's included.
     runner = asyncio.create_task(kopf.run_tasks(tasks, ignored=asyncio.all_tasks()))
+    runner.add_done_callback(lambda _task: operator.kopf_exited.set())
     try:
         await ready_flag.wait()
         yield operator
     finally:
         stop_flag.set()
+        # The root tasks stop gracefully; kopf would then wait 5 s for every other task that
+        # appeared after it started. Ours live in the work queues (stopped below); the rest are
+        # other servers' connections in a shared loop (the sandbox's emulators): cancel them.
+        await asyncio.wait(tasks, timeout=30)
+        runner.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
-            await asyncio.wait_for(runner, timeout=30)
+            await runner
         await operator.stop()

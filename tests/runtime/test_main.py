@@ -1,0 +1,157 @@
+"""`tokensync run` as a user runs it: a separate process, a kubeconfig, real time.
+
+The process is pointed at the Kubernetes emulator (as it would be at a cluster) and the
+cloud emulator; the test reads what a user would: the Secret, /metrics, /healthz, /readyz,
+and the exit code after SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests import scenario
+from tests.scenario import NS, eventually, is_ready, secret_data
+from tokensync.api.crds import crd_manifests
+from tokensync.emulators.cloud import CloudEmulator, running_cloud_emulator
+from tokensync.emulators.kubernetes import KubernetesEmulator, running_kubernetes_emulator
+
+METRIC_NAMES = (
+    "tokensync_sync_total", "tokensync_sync_duration_seconds", "tokensync_cloud_requests_total",
+    "tokensync_token_expiration_timestamp_seconds", "tokensync_resource_ready", "tokensync_rollout_restarts_total",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+async def emulators() -> AsyncIterator[tuple[KubernetesEmulator, CloudEmulator]]:
+    async with running_cloud_emulator() as cloud, \
+            running_kubernetes_emulator(crds=list(crd_manifests().values())) as kube:
+        yield kube, cloud
+
+
+async def start_operator(kubeconfig: Path, *args: str) -> asyncio.subprocess.Process:
+    env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tokensync", "run", *args, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+
+
+async def stop(process: asyncio.subprocess.Process) -> tuple[int, str]:
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+    return process.returncode or 0, output.decode(errors="replace")
+
+
+async def test_run_serves_metrics_and_health_and_stops_cleanly(
+    emulators: tuple[KubernetesEmulator, CloudEmulator], tmp_path: Path
+) -> None:
+    kube, cloud = emulators
+    kubeconfig = kube.write_kubeconfig(tmp_path / "kubeconfig")
+    scenario.standard_cluster(kube, cloud)
+    kube.create(scenario.deployment("billing-api"))
+    kube.create(scenario.application_token(rolloutRestartTargets=[{"kind": "Deployment", "name": "billing-api"}]))
+    metrics_port, health_port = free_port(), free_port()
+    process = await start_operator(kubeconfig, "-A", "--metrics-port", str(metrics_port),
+                                   "--health-port", str(health_port), "--log-format", "json")
+    try:
+        await eventually(is_ready(kube, "billing-api"), timeout=30, step=0.2)
+        data = secret_data(kube, "billing-api")
+        assert data is not None and data["token"] == cloud.token_value("token_demo")
+        async with httpx.AsyncClient() as http:
+            await eventually(lambda: _ok(http, f"http://127.0.0.1:{health_port}/readyz"), timeout=10, step=0.2)
+            assert (await http.get(f"http://127.0.0.1:{health_port}/healthz")).status_code == 200
+            exposition = (await http.get(f"http://127.0.0.1:{metrics_port}/metrics")).text
+        for name in METRIC_NAMES:
+            assert name in exposition, name
+        assert 'tokensync_resource_ready{kind="ApplicationToken",name="billing-api",namespace="demo"} 1.0' \
+            in exposition
+        assert 'tokensync_cloud_requests_total{action="ObtainApplicationToken",code="Success"}' in exposition
+        assert cloud.token_value("token_demo") not in exposition
+    finally:
+        code, output = await stop(process)
+    assert code == 0, output
+    assert cloud.token_value("token_demo") not in output
+    assert scenario.AK_SECRET not in output
+
+
+async def _ok(http: httpx.AsyncClient, url: str) -> bool:
+    try:
+        return (await http.get(url)).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+async def test_run_with_namespaces_serves_only_those(
+    emulators: tuple[KubernetesEmulator, CloudEmulator], tmp_path: Path
+) -> None:
+    kube, cloud = emulators
+    kubeconfig = kube.write_kubeconfig(tmp_path / "kubeconfig")
+    scenario.standard_cluster(kube, cloud)
+    kube.create(scenario.namespace("elsewhere"))
+    kube.create(scenario.application_token("here"))
+    kube.create(scenario.application_token("there", namespace="elsewhere"))
+    process = await start_operator(kubeconfig, "-n", NS, "--metrics-port", "0", "--health-port", "0")
+    try:
+        await eventually(is_ready(kube, "here"), timeout=30, step=0.2)
+        await asyncio.sleep(1)
+        assert kube.get("v1", "secrets", "elsewhere", "there") is None
+        assert (kube.get(scenario.API, "applicationtokens", "elsewhere", "there") or {}).get("status") is None
+    finally:
+        code, output = await stop(process)
+    assert code == 0, output
+
+
+async def test_two_replicas_one_leader_and_a_standby_that_takes_over(
+    emulators: tuple[KubernetesEmulator, CloudEmulator], tmp_path: Path
+) -> None:
+    """Two `tokensync run` processes: only the holder of the Lease writes; when it stops
+    (SIGTERM), it releases the Lease and the standby takes over at once."""
+    kube, cloud = emulators
+    kubeconfig = kube.write_kubeconfig(tmp_path / "kubeconfig")
+    scenario.standard_cluster(kube, cloud)
+    election = ("--leader-election=on", "--leader-election-namespace", scenario.SYSTEM_NS,
+                "--metrics-port", "0", "--health-port", "0")
+    first = await start_operator(kubeconfig, *election)
+    second: asyncio.subprocess.Process | None = None
+    try:
+        await eventually(lambda: _holder(kube) != "", timeout=30, step=0.2)
+        leader = _holder(kube)
+        second = await start_operator(kubeconfig, *election)
+        kube.create(scenario.application_token("one"))
+        await eventually(is_ready(kube, "one"), timeout=30, step=0.2)
+        await asyncio.sleep(3)  # the standby has had time to try and must still be waiting
+        assert _holder(kube) == leader
+        code, output = await stop(first)
+        assert code == 0, output
+        assert "released Lease" in output
+        await eventually(lambda: _holder(kube) not in ("", leader), timeout=15, step=0.2)
+        kube.create(scenario.application_token("two"))
+        await eventually(is_ready(kube, "two"), timeout=30, step=0.2)
+    finally:
+        for process in (first, second):
+            if process is not None and process.returncode is None:
+                await stop(process)
+    assert second is not None
+    code, output = await stop(second)
+    assert code == 0, output
+
+
+def _holder(kube: KubernetesEmulator) -> str:
+    lease = kube.get("coordination.k8s.io/v1", "leases", scenario.SYSTEM_NS, "tokensync-leader") or {}
+    return str((lease.get("spec") or {}).get("holderIdentity") or "")
