@@ -65,7 +65,8 @@ def describe(kube: KubernetesEmulator) -> str:
                          ("cloudaccesses", "CloudAccess"), ("clustercloudaccesses", "ClusterCloudAccess")):
         for obj in kube.list("tokensync.dev/v1alpha1", plural):
             meta, status = obj["metadata"], obj.get("status") or {}
-            ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
+            ready: dict[str, str] = next(
+                (c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
             where = f"{meta.get('namespace')}/" if meta.get("namespace") else ""
             lines.append(f"{kind} {where}{meta['name']}: Ready={ready.get('status', '?')} "
                          f"({ready.get('reason', '')}) {ready.get('message', '')}")

@@ -1,0 +1,392 @@
+"""ApplicationToken end to end: both emulators, the real operator, fast-forwarded time.
+
+Each test is something a user would see: a Secret appearing, staying fresh, surviving edits
+and outages, and a resource status that says what happened and what happens next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+import pytest
+
+from tests import scenario
+from tests.conftest import FAST_FORWARD, operator_settings
+from tests.scenario import NS, condition, eventually, has_reason, is_ready, secret_data, status
+from tokensync.clock import LoopClock
+from tokensync.controllers.status_report import parse_rfc3339
+from tokensync.emulators.cloud import CloudEmulator
+from tokensync.emulators.kubernetes import KubernetesEmulator
+from tokensync.kube.config import load_connection_settings
+from tokensync.runtime.operator import Operator, running_operator
+
+pytestmark = FAST_FORWARD
+
+API = scenario.API
+
+
+def obtain_calls(cloud: CloudEmulator) -> int:
+    return cloud.calls("ObtainApplicationToken")
+
+
+async def test_a_token_appears_in_a_secret_with_status(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator
+) -> None:
+    scenario.standard_cluster(kube, cloud)
+    kube.create(scenario.application_token())
+    await eventually(is_ready(kube, "billing-api"))
+    secret = kube.get("v1", "secrets", NS, "billing-api")
+    assert secret is not None
+    data = secret_data(kube, "billing-api")
+    assert data is not None and set(data) == {"token", "tokenType", "expiresAt"}
+    assert data["tokenType"] == "bearer_token"
+    assert data["token"] == cloud.token_value("token_demo")
+    meta = secret["metadata"]
+    assert meta["labels"]["app.kubernetes.io/managed-by"] == "tokensync"
+    assert meta["annotations"]["tokensync.dev/source"] == "ApplicationToken/billing-api"
+    assert meta["annotations"]["tokensync.dev/expires-at"] == data["expiresAt"]
+    resource = kube.get(API, "applicationtokens", NS, "billing-api")
+    assert resource is not None
+    owner = meta["ownerReferences"][0]
+    assert (owner["kind"], owner["name"], owner["uid"], owner["controller"]) == (
+        "ApplicationToken", "billing-api", resource["metadata"]["uid"], True)
+    st = resource["status"]
+    for field in ("observedGeneration", "secretName", "tokenType", "tokenStatus", "createTime", "expirationTime",
+                  "lastSyncTime", "nextRefreshTime", "lastRotationTime"):
+        assert st.get(field) is not None, field
+    assert st["failedAttempts"] == 0
+    assert st["tokenStatus"] == "enabled"
+    assert st["expirationTime"] == data["expiresAt"]
+    ready = condition(kube, "billing-api")
+    assert ready["reason"] == "Synced" and ready["observedGeneration"] == resource["metadata"]["generation"]
+    assert "Synced" in scenario.event_reasons(kube, "billing-api")
+
+
+@pytest.mark.parametrize(("lifetime", "hours", "recheck"), [
+    (timedelta(seconds=20), 0.1, timedelta(hours=1)),
+    (timedelta(hours=1), 6, timedelta(hours=1)),
+    (timedelta(days=30), 24 * 70, timedelta(days=1)),
+], ids=["20s", "1h", "30d"])
+async def test_the_secret_is_refreshed_before_every_expiry_with_one_read_per_refresh(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator, clock: LoopClock,
+    lifetime: timedelta, hours: float, recheck: timedelta,
+) -> None:
+    """The cloud issues a new value once half of a token's life has passed (the emulator's
+    `remintAfter`); tokensync must pick it up before the old one expires, read once per planned
+    refresh, and write the Secret only when the value changed."""
+    cloud.add_token("token_test", lifetime=lifetime, remint_after=lifetime / 2)
+    scenario.standard_cluster(kube, cloud)
+    recheck_text = f"{int(recheck.total_seconds())}s"
+    kube.create(scenario.application_token("svc", token_id="token_test", refresh={"recheckInterval": recheck_text}))
+    await eventually(is_ready(kube, "svc"))
+    reads_at_start = obtain_calls(cloud)
+    writes_at_start = kube.write_counts.get(("secrets", "patch"), 0) + kube.write_counts.get(("secrets", "update"), 0)
+    seen_values = {cloud.token_value("token_test")}
+
+    end = clock.now() + timedelta(hours=hours)
+    step = min(lifetime / 10, timedelta(hours=2)).total_seconds()
+    late: list[str] = []
+    while clock.now() < end:
+        await asyncio.sleep(step)
+        data = secret_data(kube, "svc")
+        assert data is not None
+        seen_values.add(data["token"])
+        expires = parse_rfc3339(data["expiresAt"])
+        assert expires is not None
+        if expires <= clock.now():
+            late.append(f"{clock.now()}: the Secret holds a token that expired at {expires}")
+    assert late == []
+    duration = timedelta(hours=hours)
+    renewals = duration / (lifetime / 2)
+    # Between renewals, a read at least every recheckInterval (jitter makes it up to a tenth, at
+    # most 5 minutes, shorter; a recheck that finds the new value is the renewal itself).
+    shortest_recheck = recheck - min(recheck / 10, timedelta(minutes=5))
+    rechecks = duration / shortest_recheck if recheck < lifetime * 2 / 3 else 0
+    reads = obtain_calls(cloud) - reads_at_start
+    assert renewals - 1 <= reads <= renewals + rechecks + 2, (reads, renewals, rechecks)
+    writes = (kube.write_counts.get(("secrets", "patch"), 0) + kube.write_counts.get(("secrets", "update"), 0)
+              - writes_at_start)
+    assert writes == len(seen_values) - 1  # a write only when the value changed
+    assert len(seen_values) >= renewals - 1
+    assert condition(kube, "svc")["status"] == "True"
+
+
+async def test_steady_state_makes_no_secret_writes(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator
+) -> None:
+    cloud.add_token("token_long", lifetime=timedelta(days=365))
+    scenario.standard_cluster(kube, cloud)
+    kube.create(scenario.application_token("svc", token_id="token_long"))
+    await eventually(is_ready(kube, "svc"))
+    secret_writes = {k: v for k, v in kube.write_counts.items() if k[0] == "secrets"}
+    reads = obtain_calls(cloud)
+    await asyncio.sleep(6 * 3600)
+    assert {k: v for k, v in kube.write_counts.items() if k[0] == "secrets"} == secret_writes
+    assert 5 <= obtain_calls(cloud) - reads <= 7  # the hourly recheck, nothing more
+
+
+async def test_force_sync_reads_now(kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator) -> None:
+    scenario.standard_cluster(kube, cloud)
+    kube.create(scenario.application_token())
+    await eventually(is_ready(kube, "billing-api"))
+    reads = obtain_calls(cloud)
+    cloud.rotate_token("token_demo")
+    kube.patch(API, "applicationtokens", NS, "billing-api",
+               {"metadata": {"annotations": {"tokensync.dev/force-sync": "1"}}})
+    await eventually(lambda: (secret_data(kube, "billing-api") or {}).get("token") == cloud.token_value("token_demo"),
+                     timeout=5)
+    assert obtain_calls(cloud) == reads + 1
+    assert status(kube, "billing-api")["lastForceSync"] == "1"
+    assert "Rotated" in scenario.event_reasons(kube, "billing-api")
+
+
+async def test_rotation_restarts_the_named_workloads_once(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator
+) -> None:
+    scenario.standard_cluster(kube, cloud)
+    kube.create(scenario.deployment("billing-api"))
+    kube.create(scenario.application_token(rolloutRestartTargets=[{"kind": "Deployment", "name": "billing-api"}]))
+    await eventually(is_ready(kube, "billing-api"))
+
+    def restarted_at() -> str | None:
+        found = kube.get("apps/v1", "deployments", NS, "billing-api") or {}
+        annotations = found["spec"]["template"].get("metadata", {}).get("annotations") or {}
+        return annotations.get("tokensync.dev/restartedAt")
+
+    assert restarted_at() is None  # the first write is not a rotation
+    cloud.rotate_token("token_demo")
+    kube.patch(API, "applicationtokens", NS, "billing-api",
+               {"metadata": {"annotations": {"tokensync.dev/force-sync": "rotate"}}})
+    await eventually(restarted_at, timeout=5)
+    assert scenario.event_reasons(kube, "billing-api").count("RolloutRestarted") == 1
+    first = restarted_at()
+    kube.patch(API, "applicationtokens", NS, "billing-api",
+               {"metadata": {"annotations": {"tokensync.dev/force-sync": "again"}}})
+    await eventually(lambda: status(kube, "billing-api").get("lastForceSync") == "again", timeout=5)
+    assert restarted_at() == first  # same value: no second restart
+
+
+async def test_a_deleted_or_edited_secret_is_restored_without_a_cloud_read(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator
+) -> None:
+    scenario.standard_cluster(kube, cloud)
+    kube.create(scenario.application_token())
+    await eventually(is_ready(kube, "billing-api"))
+    good = secret_data(kube, "billing-api")
+    reads = obtain_calls(cloud)
+
+    kube.delete("v1", "secrets", NS, "billing-api")
+    await eventually(lambda: secret_data(kube, "billing-api") == good, timeout=5)
+
+    kube.patch("v1", "secrets", NS, "billing-api", {"data": {"token": "ZWRpdGVk"}})
+    await eventually(lambda: secret_data(kube, "billing-api") == good, timeout=5)
+    assert obtain_calls(cloud) == reads  # repaired from what was last read
+
+
+async def test_an_existing_secret_is_never_taken_over(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator
+) -> None:
+    scenario.standard_cluster(kube, cloud)
+    kube.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "billing-api", "namespace": NS},
+                 "stringData": {"password": "hunter2"}})
+    kube.create(scenario.application_token())
+    await eventually(has_reason(kube, "billing-api", "SecretConflict"))
+    assert secret_data(kube, "billing-api") == {"password": "hunter2"}
+    assert "SecretConflict" in scenario.event_reasons(kube, "billing-api")
+    assert "Merge" in condition(kube, "billing-api")["message"]  # says how to resolve it
+
+
+async def test_merge_adds_only_our_keys_and_orphan_survives_deletion(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator
+) -> None:
+    scenario.standard_cluster(kube, cloud)
+    kube.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "shared", "namespace": NS},
+                 "stringData": {"password": "hunter2"}})
+    kube.create(scenario.application_token("merged", secret={"name": "shared", "creationPolicy": "Merge"}))
+    kube.create(scenario.application_token("orphaned", secret={"creationPolicy": "Orphan"}))
+    await eventually(is_ready(kube, "merged"))
+    await eventually(is_ready(kube, "orphaned"))
+    merged = secret_data(kube, "shared")
+    assert merged is not None and merged["password"] == "hunter2" and "token" in merged
+    orphan = kube.get("v1", "secrets", NS, "orphaned")
+    assert orphan is not None and not orphan["metadata"].get("ownerReferences")
+
+    kube.delete(API, "applicationtokens", NS, "orphaned")
+    kube.delete(API, "applicationtokens", NS, "merged")
+    await asyncio.sleep(1)
+    assert kube.get("v1", "secrets", NS, "orphaned") is not None
+    assert (secret_data(kube, "shared") or {}).get("password") == "hunter2"
+
+
+async def test_owned_secret_goes_with_the_resource_unless_retained(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator
+) -> None:
+    scenario.standard_cluster(kube, cloud)
+    kube.create(scenario.application_token("gone"))
+    kube.create(scenario.application_token("kept", secret={"deletionPolicy": "Retain"}))
+    await eventually(is_ready(kube, "gone"))
+    await eventually(is_ready(kube, "kept"))
+    kube.delete(API, "applicationtokens", NS, "gone")
+    kube.delete(API, "applicationtokens", NS, "kept")
+    await eventually(lambda: kube.get("v1", "secrets", NS, "gone") is None)
+    assert kube.get("v1", "secrets", NS, "kept") is not None
+
+
+async def test_a_broken_template_is_invalid_spec_and_keeps_the_secret(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator
+) -> None:
+    scenario.standard_cluster(kube, cloud)
+    kube.create(scenario.application_token(secret={"template": {"Authorization": "Bearer {{ token }}"}}))
+    await eventually(is_ready(kube, "billing-api"))
+    before = secret_data(kube, "billing-api")
+    assert before is not None and before == {"Authorization": f"Bearer {cloud.token_value('token_demo')}"}
+    reads = obtain_calls(cloud)
+    kube.patch(API, "applicationtokens", NS, "billing-api",
+               {"spec": {"secret": {"template": {"Authorization": "Bearer {{ token.__class__ }}"}}}})
+    await eventually(has_reason(kube, "billing-api", "InvalidSpec"))
+    assert "template" in condition(kube, "billing-api")["message"]
+    assert secret_data(kube, "billing-api") == before
+    await asyncio.sleep(3 * 3600)
+    assert obtain_calls(cloud) <= reads + 1  # an invalid spec is not retried in a loop
+    assert condition(kube, "billing-api")["reason"] == "InvalidSpec"
+
+
+@pytest.mark.parametrize(("break_it", "reason"), [
+    ("disable", "TokenDisabled"),
+    ("expire", "TokenExpired"),
+    ("delete", "NotFound"),
+    ("forbid", "AccessDenied"),
+    ("throttle", "Throttled"),
+    ("outage", "CloudUnavailable"),
+    ("wrong-secret", "InvalidCredentials"),
+])
+async def test_each_failure_has_its_reason_keeps_the_secret_and_recovers(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator, break_it: str, reason: str
+) -> None:
+    scenario.standard_cluster(kube, cloud)
+    kube.create(scenario.application_token())
+    await eventually(is_ready(kube, "billing-api"))
+    good = secret_data(kube, "billing-api")
+
+    if break_it == "disable":
+        cloud.set_token_status("token_demo", "disabled")
+    elif break_it == "expire":
+        cloud.expire_token("token_demo")
+    elif break_it == "delete":
+        cloud.delete_token("token_demo")
+    elif break_it == "forbid":
+        cloud.inject_fault(action="ObtainApplicationToken", status=403, code="Forbidden.NoPermission")
+    elif break_it == "throttle":
+        cloud.inject_fault(action="ObtainApplicationToken", status=429, code="Throttling.User")
+    elif break_it == "outage":
+        cloud.inject_fault(action="ObtainApplicationToken", status=503, code="ServiceUnavailable")
+    elif break_it == "wrong-secret":
+        kube.apply(scenario.access_key_secret(secret="not-the-secret"))
+    kube.patch(API, "applicationtokens", NS, "billing-api",
+               {"metadata": {"annotations": {"tokensync.dev/force-sync": break_it}}})
+    await eventually(has_reason(kube, "billing-api", reason), timeout=30)
+
+    ready = condition(kube, "billing-api")
+    assert ready["status"] == "False"
+    assert "next attempt" in ready["message"]
+    assert secret_data(kube, "billing-api") == good  # the last good Secret stays
+    assert status(kube, "billing-api")["failedAttempts"] >= 1
+    warnings = [e for e in scenario.events(kube, "billing-api") if e["type"] == "Warning"]
+    assert warnings and reason in warnings[-1]["message"]
+
+    # The cloud recovers; the resource keeps being rechecked on its own and turns Ready again.
+    if break_it == "disable":
+        cloud.set_token_status("token_demo", "enabled")
+    elif break_it == "expire":
+        cloud.rotate_token("token_demo")
+    elif break_it == "delete":
+        cloud.add_token("token_demo", lifetime=timedelta(hours=1))
+    elif break_it == "wrong-secret":
+        kube.apply(scenario.access_key_secret())
+    else:
+        cloud.clear_faults()
+    await eventually(is_ready(kube, "billing-api"), timeout=3600)
+    assert status(kube, "billing-api")["failedAttempts"] == 0
+
+
+async def test_failures_back_off_instead_of_burning_quota(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator, clock: LoopClock
+) -> None:
+    scenario.standard_cluster(kube, cloud)
+    kube.create(scenario.application_token(token_id="token_missing"))
+    await eventually(has_reason(kube, "billing-api", "NotFound"))
+    start = obtain_calls(cloud)
+    await asyncio.sleep(3600)
+    # base 5 s doubling to the 30 min cap: well under 20 reads in the hour, not one per few seconds.
+    assert obtain_calls(cloud) - start <= 12
+    planned = parse_rfc3339(status(kube, "billing-api")["nextRefreshTime"])
+    assert planned is not None and planned - clock.now() <= timedelta(minutes=30)
+
+
+async def test_a_restarted_operator_resumes_without_a_burst_or_restarts(
+    kube: KubernetesEmulator, cloud: CloudEmulator, kubeconfig: object, clock: LoopClock
+) -> None:
+    scenario.standard_cluster(kube, cloud)
+    kube.create(scenario.deployment("billing-api"))
+    for index in range(5):
+        kube.create(scenario.application_token(
+            f"svc-{index}", rolloutRestartTargets=[{"kind": "Deployment", "name": "billing-api"}]))
+    connection = load_connection_settings(str(kubeconfig))
+    async with running_operator(Operator(connection, clock=clock), settings=operator_settings()):
+        for index in range(5):
+            await eventually(is_ready(kube, f"svc-{index}"))
+    reads = obtain_calls(cloud)
+    writes = dict(kube.write_counts)
+    async with running_operator(Operator(connection, clock=clock), settings=operator_settings()):
+        await asyncio.sleep(60)
+    assert obtain_calls(cloud) == reads  # every token was fresh: nothing to read
+    secret_or_workload_writes = {k: v for k, v in kube.write_counts.items()
+                                 if k[0] in ("secrets", "deployments") and writes.get(k) != v}
+    assert secret_or_workload_writes == {}
+
+
+async def test_tenancy_refusals_are_cloud_access_forbidden(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator
+) -> None:
+    # The cluster-wide access only serves namespaces labelled for it; `demo` is not.
+    scenario.standard_cluster(kube, cloud, selector={"matchLabels": {"tokensync.dev/cloud-access": "default"}})
+    kube.create(scenario.namespace("other"))
+    kube.create(scenario.access_key_secret(namespace="other", name="ak"))
+    kube.create(scenario.cloud_access(cloud, name="theirs", namespace="other", secret_name="ak"))
+    kube.create(scenario.application_token("by-selector"))
+    kube.create(scenario.application_token(
+        "cross-namespace", cloudAccessRef={"kind": "CloudAccess", "name": "theirs"}))
+    await eventually(has_reason(kube, "by-selector", "CloudAccessForbidden"))
+    await eventually(has_reason(kube, "cross-namespace", "CloudAccessNotFound"))
+    assert kube.get("v1", "secrets", NS, "by-selector") is None
+    assert kube.get("v1", "secrets", NS, "cross-namespace") is None
+    assert "namespaceSelector" in condition(kube, "by-selector")["message"]
+
+    # Labelling the namespace admits it: the waiting resource is re-evaluated without a restart.
+    kube.patch("v1", "namespaces", None, NS, {"metadata": {"labels": {"tokensync.dev/cloud-access": "default"}}})
+    await eventually(is_ready(kube, "by-selector"), timeout=600)
+
+
+async def test_the_token_never_reaches_logs_events_or_status(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    scenario.standard_cluster(kube, cloud)
+    kube.create(scenario.application_token())
+    kube.create(scenario.application_token("broken", secret={"template": {"x": "{{ token | nosuchfilter }}"}}))
+    await eventually(is_ready(kube, "billing-api"))
+    await eventually(has_reason(kube, "broken", "InvalidSpec"))
+    token = cloud.token_value("token_demo")
+    cloud.inject_fault(action="ObtainApplicationToken", status=500, code="InternalError")
+    kube.patch(API, "applicationtokens", NS, "billing-api",
+               {"metadata": {"annotations": {"tokensync.dev/force-sync": "1"}}})
+    await eventually(has_reason(kube, "billing-api", "CloudUnavailable"))
+    everything = "\n".join([
+        caplog.text,
+        repr(kube.list("v1", "events")),
+        repr(kube.list(API, "applicationtokens")),
+    ])
+    assert token not in everything
+    assert scenario.AK_SECRET not in everything

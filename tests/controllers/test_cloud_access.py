@@ -1,0 +1,79 @@
+"""CloudAccess and ClusterCloudAccess: who the credentials are, and what happens when they change."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import scenario
+from tests.conftest import FAST_FORWARD
+from tests.scenario import NS, condition, eventually, has_reason, is_ready, status
+from tokensync.emulators.cloud import CloudEmulator
+from tokensync.emulators.kubernetes import KubernetesEmulator
+from tokensync.emulators.kubernetes.errors import ApiError
+from tokensync.runtime.operator import Operator
+
+pytestmark = FAST_FORWARD
+
+
+async def test_status_shows_the_identity_behind_the_credentials(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator
+) -> None:
+    scenario.standard_cluster(kube, cloud)
+    kube.create(scenario.access_key_secret(namespace=NS))
+    kube.create(scenario.cloud_access(cloud))
+    await eventually(is_ready(kube, "default", "clustercloudaccesses", None))
+    await eventually(is_ready(kube, "idaas", "cloudaccesses"))
+    identity = status(kube, "default", "clustercloudaccesses", None)["identity"]
+    assert identity["accountId"] == "1234567890123456"
+    assert identity["arn"].startswith("acs:ram::1234567890123456:")
+    assert status(kube, "idaas", "cloudaccesses")["identity"] == identity
+
+
+async def test_bad_credentials_show_on_the_access_and_a_fix_reaches_its_users(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator
+) -> None:
+    kube.create(scenario.namespace(scenario.SYSTEM_NS))
+    kube.create(scenario.namespace(NS))
+    kube.create(scenario.access_key_secret(secret="not-the-secret"))
+    kube.create(scenario.cluster_cloud_access(cloud, selector={}))
+    kube.create(scenario.application_token())
+    await eventually(has_reason(kube, "default", "InvalidCredentials", "clustercloudaccesses", None))
+    await eventually(has_reason(kube, "billing-api", "InvalidCredentials"))
+    assert "SignatureDoesNotMatch" in condition(kube, "billing-api")["message"]
+
+    # Fixing the Secret re-evaluates the access and wakes the token at once, not at its next backoff.
+    kube.apply(scenario.access_key_secret())
+    await eventually(is_ready(kube, "default", "clustercloudaccesses", None), timeout=5)
+    await eventually(is_ready(kube, "billing-api"), timeout=5)
+
+
+async def test_a_missing_access_secret_or_access_is_reported(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator
+) -> None:
+    kube.create(scenario.namespace(scenario.SYSTEM_NS))
+    kube.create(scenario.namespace(NS))
+    kube.create(scenario.cluster_cloud_access(cloud, selector={}, secret_name="absent"))
+    kube.create(scenario.application_token())
+    kube.create(scenario.application_token("no-access", cloudAccessRef={"kind": "CloudAccess", "name": "nope"}))
+    await eventually(has_reason(kube, "default", "InvalidCredentials", "clustercloudaccesses", None))
+    assert "absent" in condition(kube, "default", "clustercloudaccesses", None)["message"]
+    await eventually(has_reason(kube, "no-access", "CloudAccessNotFound"))
+    assert "'nope'" in condition(kube, "no-access")["message"]
+
+
+async def test_a_namespaced_access_cannot_read_a_secret_elsewhere(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator
+) -> None:
+    """secretRef of a namespaced CloudAccess has no namespace field: kubectl (strict field
+    validation) refuses one, and a plain POST prunes it, as a real API server does."""
+    scenario.standard_cluster(kube, cloud)
+    access = scenario.cloud_access(cloud)
+    access["spec"]["auth"]["accessKey"]["secretRef"]["namespace"] = scenario.SYSTEM_NS
+    with pytest.raises(ApiError, match="namespace"):
+        kube.create(access, strict=True)
+    created = kube.create(access)
+    assert "namespace" not in created["spec"]["auth"]["accessKey"]["secretRef"]
+    # The Secret is looked up in the access's own namespace, where there is none.
+    kube.create(scenario.application_token(cloudAccessRef={"kind": "CloudAccess", "name": "idaas"}))
+    await eventually(has_reason(kube, "billing-api", "InvalidCredentials"))
+    assert f"{NS}/tokensync-ak" in condition(kube, "billing-api")["message"]
