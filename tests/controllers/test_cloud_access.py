@@ -10,6 +10,7 @@ from tests.scenario import NS, condition, eventually, has_reason, is_ready, stat
 from tokensync.emulators.cloud import CloudEmulator
 from tokensync.emulators.kubernetes import KubernetesEmulator
 from tokensync.emulators.kubernetes.errors import ApiError
+from tokensync.runtime import metrics
 from tokensync.runtime.operator import Operator
 
 pytestmark = FAST_FORWARD
@@ -27,6 +28,19 @@ async def test_status_shows_the_identity_behind_the_credentials(
     assert identity["accountId"] == "1234567890123456"
     assert identity["arn"].startswith("acs:ram::1234567890123456:")
     assert status(kube, "idaas", "cloudaccesses")["identity"] == identity
+
+
+async def test_a_deleted_access_leaves_no_metric_behind(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator
+) -> None:
+    scenario.standard_cluster(kube, cloud)
+    kube.create(scenario.access_key_secret(namespace=NS))
+    kube.create(scenario.cloud_access(cloud, name="short-lived"))
+    await eventually(is_ready(kube, "short-lived", "cloudaccesses"))
+    series = f'tokensync_resource_ready{{kind="CloudAccess",name="short-lived",namespace="{NS}"}} 1.0'
+    assert series in metrics.render().decode()
+    kube.delete(scenario.API, "cloudaccesses", NS, "short-lived")
+    await eventually(lambda: 'name="short-lived"' not in metrics.render().decode())
 
 
 async def test_bad_credentials_show_on_the_access_and_a_fix_reaches_its_users(

@@ -60,6 +60,7 @@ class CloudAccessController:
             self._objects.pop(key, None)
             self._written.pop(key, None)
             self.queue.forget(key)
+            metrics.forget_resource(key[0], key[1], key[2])
             self._changed(key, "its cloud access was deleted")
             return
         self._objects[key] = body
