@@ -4,6 +4,7 @@ all in the test's event loop on one clock (fast-forwarded where a test is marked
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -26,6 +27,15 @@ EPOCH = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
 # ``start``, looptime resets the loop's clock to 0 when the test body begins, so everything the
 # fixtures scheduled (the operator's timers, the emulators' clocks) would jump backwards.
 FAST_FORWARD = pytest.mark.looptime(start=time.monotonic)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked e2e run against the cluster in KUBECONFIG, only when asked for with -m e2e."""
+    asked = "e2e" in (config.getoption("-m") or "") and bool(os.environ.get("KUBECONFIG"))
+    skip = pytest.mark.skip(reason="against a real cluster: KUBECONFIG=... pytest -m e2e")
+    for item in items:
+        if "e2e" in item.keywords and not asked:
+            item.add_marker(skip)
 
 
 def operator_settings() -> kopf.OperatorSettings:
