@@ -14,6 +14,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from tokensync.clock import SYSTEM_CLOCK, Clock
+from tokensync.runtime.http_server import serve
 
 DEFAULT_STALENESS = timedelta(seconds=60)
 
@@ -81,12 +82,4 @@ async def start_health_server(health: Health, host: str, port: int) -> web.AppRu
 
     Port 0 picks any free port (see ``runner.addresses``); stop with ``await runner.cleanup()``.
     """
-    # No access log: the kubelet probes every few seconds.
-    runner = web.AppRunner(health_app(health), access_log=None)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, host, port).start()
-    except BaseException:
-        await runner.cleanup()
-        raise
-    return runner
+    return await serve(health_app(health), host, port)

@@ -28,6 +28,8 @@ from prometheus_client import (
 )
 from prometheus_client.exposition import choose_encoder, generate_latest
 
+from tokensync.runtime.http_server import serve
+
 # *_created series double the count of series and no dashboard or alert of ours reads them.
 disable_created_metrics()  # type: ignore[no-untyped-call]
 
@@ -142,12 +144,4 @@ async def start_metrics_server(host: str, port: int) -> web.AppRunner:
 
     The caller stops it with ``await runner.cleanup()``.
     """
-    # No access log: a scrape every 15 s would drown the operator's own logs.
-    runner = web.AppRunner(metrics_app(), access_log=None)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, host, port).start()
-    except BaseException:
-        await runner.cleanup()
-        raise
-    return runner
+    return await serve(metrics_app(), host, port)
