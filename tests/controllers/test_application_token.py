@@ -113,6 +113,36 @@ async def test_the_secret_is_refreshed_before_every_expiry_with_one_read_per_ref
     assert condition(kube, "svc")["status"] == "True"
 
 
+async def test_a_cloud_that_issues_new_tokens_only_at_expiry_costs_a_few_reads_and_seconds(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator, clock: LoopClock
+) -> None:
+    """When the cloud hands out the same token until it expires (the demo token does), the reads
+    after the renewal moment double their spacing, one lands just before expiry, and the next
+    just after: the Secret holds an expired token for at most a few seconds per hour."""
+    cloud.add_token("token_at_expiry", lifetime=timedelta(hours=1), remint=True)
+    scenario.standard_cluster(kube, cloud)
+    kube.create(scenario.application_token("svc", token_id="token_at_expiry"))
+    await eventually(is_ready(kube, "svc"))
+    reads_at_start = obtain_calls(cloud)
+    hours = 6
+    end = clock.now() + timedelta(hours=hours)
+    expired_for = timedelta(0)
+    step = timedelta(seconds=1)
+    while clock.now() < end:
+        data = secret_data(kube, "svc")
+        assert data is not None
+        expires = parse_rfc3339(data["expiresAt"])
+        assert expires is not None
+        if expires <= clock.now():
+            expired_for += step
+            await asyncio.sleep(step.total_seconds())
+        else:  # jump to a little before expiry, then watch second by second
+            await asyncio.sleep(max((expires - clock.now()).total_seconds() - 2, step.total_seconds()))
+    reads = obtain_calls(cloud) - reads_at_start
+    assert reads <= hours * 13, reads  # renewal, ~10 doubling re-reads, the last before and first after expiry
+    assert expired_for <= timedelta(seconds=8) * hours, expired_for
+
+
 async def test_steady_state_makes_no_secret_writes(
     kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator
 ) -> None:

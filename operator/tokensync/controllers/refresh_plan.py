@@ -51,9 +51,11 @@ JITTER_SHARE = 0.10
 # While a known expiry is ahead, a failed read is retried after at most this share of the time
 # left: about four more attempts fit before expiry, whatever the backoff had grown to.
 EXPIRY_BACKOFF_SHARE = 0.25
-# After the renewal moment has passed (the cloud has not rotated the token yet), the wait grows
-# with how overdue the renewal is, by this share: gentle backoff without keeping a counter.
-OVERDUE_BACKOFF_SHARE = 0.25
+# After the renewal moment has passed (the cloud has not rotated the token yet), the wait is as
+# long as the renewal is overdue: reads double their spacing without keeping a counter. A cloud
+# that issues a new value only at expiry costs about ten reads per renewal of a 1 h token (a
+# quarter would cost twenty-four), and a rotation mid-way is still seen within that spacing.
+OVERDUE_BACKOFF_SHARE = 1.0
 # A Retry-After beyond this is treated as this: a garbled header must not park a resource for years.
 MAX_RETRY_AFTER = timedelta(days=1)
 # Exponent cap for the backoff: 2**200 microseconds dwarfs any max_backoff, and the int stays small.
@@ -132,13 +134,17 @@ def plan_after_read(
     margin = max(margin, grace)
     renew_at = _shift(expiry, -margin)
 
-    if renew_at <= now:
-        return _plan_overdue(expiry=expiry, renew_at=renew_at, policy=policy, now=now, fraction=fraction)
+    # This resource's own renewal moment: jitter moves it earlier, never later.
+    by_renewal = _shift(renew_at, -_jitter(fraction, margin, policy.max_jitter))
+    if by_renewal <= now:
+        # Read at (or after) its renewal moment and still the same token: back off from that
+        # moment, rather than re-reading every min_interval until the unjittered renew_at.
+        return _plan_overdue(
+            expiry=expiry, renew_at=renew_at, due_since=by_renewal, policy=policy, now=now, fraction=fraction
+        )
 
     recheck = _non_negative(policy.recheck_interval)
-    renew_jitter = _jitter(fraction, margin, policy.max_jitter)
     recheck_jitter = _jitter(fraction, recheck, policy.max_jitter)
-    by_renewal = _shift(renew_at, -renew_jitter)
     by_recheck = _shift(now, recheck - recheck_jitter)
     next_read, why = (by_renewal, margin_why) if by_renewal <= by_recheck else (by_recheck, "recheck interval")
     floor = _shift(now, min_interval)
@@ -150,15 +156,16 @@ def plan_after_read(
 
 
 def _plan_overdue(
-    *, expiry: datetime, renew_at: datetime, policy: RefreshPolicy, now: datetime, fraction: float
+    *, expiry: datetime, renew_at: datetime, due_since: datetime, policy: RefreshPolicy, now: datetime,
+    fraction: float,
 ) -> RefreshPlan:
     """The renewal moment has passed and the cloud still returns the old token: look again soon.
 
-    The wait starts at min_interval and grows with how overdue the renewal is (a quarter of it),
+    The wait starts at min_interval and grows with how overdue the renewal is (as long as that),
     capped by max_backoff and recheck_interval, and the last read lands just before expiry.
     """
     min_interval = _non_negative(policy.min_interval)
-    overdue = now - renew_at
+    overdue = now - due_since
     wait = min(
         overdue * OVERDUE_BACKOFF_SHARE, _non_negative(policy.max_backoff), _non_negative(policy.recheck_interval)
     )
