@@ -377,6 +377,22 @@ async def test_a_restarted_operator_resumes_without_a_burst_or_restarts(
     assert secret_or_workload_writes == {}
 
 
+@pytest.mark.looptime(False)  # real time: fast-forwarding would finish the slow answer early
+async def test_a_stop_finishes_the_sync_in_progress(
+    kube: KubernetesEmulator, cloud: CloudEmulator, kubeconfig: object, clock: LoopClock
+) -> None:
+    """SIGTERM (the end of the block) while the cloud is answering: the sync completes, so the
+    Secret and status are written before the operator is gone (kopf must not cancel it)."""
+    scenario.standard_cluster(kube, cloud)
+    cloud.inject_fault(action="ObtainApplicationToken", latency_ms=1500)
+    kube.create(scenario.application_token())
+    connection = load_connection_settings(str(kubeconfig))
+    async with running_operator(Operator(connection, clock=clock), settings=operator_settings()):
+        await eventually(lambda: obtain_calls(cloud) == 1)
+    assert secret_data(kube, "billing-api") is not None
+    assert condition(kube, "billing-api")["reason"] == "Synced"
+
+
 async def test_tenancy_refusals_are_cloud_access_forbidden(
     kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator
 ) -> None:

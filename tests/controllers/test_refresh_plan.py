@@ -246,6 +246,16 @@ def test_overdue_tokens_with_the_same_expiry_do_not_read_in_lockstep() -> None:
     assert all(r is not None and r <= T0 + 10 * MIN for r in reads)  # 8 min + at most 2 min of jitter
 
 
+@pytest.mark.parametrize("left", [0.9 * S, 0.5 * S, 0.001 * S])
+def test_a_read_in_the_last_second_is_followed_by_one_just_after_expiry(left: timedelta) -> None:
+    """The min_interval floor can put a read inside the grace before expiry; the next read must
+    then come right after expiry, not after the overdue backoff (up to 30 minutes late)."""
+    for key in (f"ns/token-{i}" for i in range(50)):
+        plan = read_plan(H, age=H - left, key=key)
+        assert plan.next_read is not None
+        assert plan.next_read <= T0 + left + POLICY.min_interval, (key, plan)
+
+
 def test_renewal_passed_last_read_lands_just_before_expiry() -> None:
     # 30-day token with 2 minutes left; the overdue wait (days/4) would overshoot the expiry.
     plan = read_plan(30 * D, age=30 * D - 2 * MIN)

@@ -295,7 +295,9 @@ class ApplicationTokenController(SyncedResourceController):
         if repair and outcome.written:
             logger.info("ApplicationToken %s/%s: restored Secret %s (deleted or edited)", key[0], key[1], secret_name)
             await self.events.post(body, "Normal", "Synced", f"restored Secret {secret_name}: it was deleted or edited")
-        if rotated and outcome.written:
+        # Not only when this sync wrote the Secret: a sync stopped between the write and the
+        # restart left status with the old tokenHash, and the restart must still happen.
+        if rotated:
             await self.events.post(body, "Normal", "Rotated", f"the token in Secret {secret_name} changed")
             await self._restart_workloads(key, body, spec)
         return _Written(fingerprint, rotated)

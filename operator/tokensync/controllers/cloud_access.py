@@ -122,6 +122,8 @@ class CloudAccessController:
             logger.warning("%s %s: could not write status: %s", kind, key[2], exc)
             self.queue.schedule(key, 5.0)
             return
+        if key not in self._objects:
+            return  # deleted while this check ran: no metric series, no reschedule
         metrics.set_resource_ready(kind, key[1], key[2], ready)
         self.queue.schedule(key, self._recheck_seconds if ready else min(300.0, self._recheck_seconds), replace=True)
 

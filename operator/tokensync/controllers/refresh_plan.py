@@ -162,7 +162,8 @@ def _plan_overdue(
     """The renewal moment has passed and the cloud still returns the old token: look again soon.
 
     The wait starts at min_interval and grows with how overdue the renewal is (as long as that),
-    capped by max_backoff and recheck_interval, and the last read lands just before expiry.
+    capped by max_backoff and recheck_interval; the last read lands just before expiry and the
+    next one just after it.
     """
     min_interval = _non_negative(policy.min_interval)
     overdue = now - due_since
@@ -173,10 +174,19 @@ def _plan_overdue(
     last_useful = _shift(expiry, -_non_negative(policy.expiry_grace))
     if now <= last_useful and _shift(now, wait) > last_useful:
         wait, why = last_useful - now, "last read before expiry"
-    wait -= _jitter(fraction, wait, policy.max_jitter)
+        wait -= _jitter(fraction, wait, policy.max_jitter)
+    elif now < expiry and _shift(now, wait) > expiry:
+        # A read in the last moments before expiry (the min_interval floor can put one there):
+        # the next is the first read after expiry, not the backoff, or the Secret would hold an
+        # expired token for up to max_backoff.
+        wait, why = expiry - now, "first read after expiry"
+    else:
+        wait -= _jitter(fraction, wait, policy.max_jitter)
     if wait < min_interval:
         wait = min_interval
-        why = why if why == "last read before expiry" else f"{why}, held to the minimum interval"
+        why = why if why in ("last read before expiry", "first read after expiry") else (
+            f"{why}, held to the minimum interval"
+        )
     return RefreshPlan(next_read=_shift(now, wait), renew_at=renew_at, why=why)
 
 

@@ -14,7 +14,7 @@ import heapq
 import itertools
 import logging
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 logger = logging.getLogger(__name__)
 _DUE_TOLERANCE = 0.001  # seconds
@@ -68,13 +68,21 @@ class WorkQueue(Generic[Key]):
         if self._dispatcher is None:
             self._dispatcher = asyncio.create_task(self._dispatch(), name="tokensync-work-queue")
 
-    async def stop(self) -> None:
-        """Stop dispatching and let running reconciles finish: no half-written Secret."""
+    def owns(self, task: asyncio.Task[Any]) -> bool:
+        """Whether ``task`` is this queue's dispatcher or one of its running reconciles."""
+        return task is self._dispatcher or task in self._tasks
+
+    async def stop(self, *, cancel_running: bool = False) -> None:
+        """Stop dispatching and let running reconciles finish (no half-written Secret), or,
+        with ``cancel_running`` (leadership lost: another replica may act now), cancel them."""
         if self._dispatcher is not None:
             self._dispatcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._dispatcher
             self._dispatcher = None
+        if cancel_running:
+            for task in self._tasks:
+                task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 

@@ -128,7 +128,9 @@ class LeaderElector:
         Does nothing when not leading; failures are logged, since the Lease expires anyway.
         Cancel ``hold()`` before calling this.
         """
-        if not self._is_leader:
+        # Also when acquire() was interrupted after the server applied its write: the Lease
+        # names us even though we never acted, and a standby would wait out the lease.
+        if not self._is_leader and self.leader != self.identity:
             return
         self._is_leader = False
         now = self._clock.now()

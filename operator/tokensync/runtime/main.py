@@ -13,21 +13,22 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 import socket
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import kopf
 
+from tokensync.clock import LoopClock
 from tokensync.kube.client import KubeClient
 from tokensync.kube.config import ConnectionSettings, load_connection_settings
 from tokensync.runtime.health import Health, start_health_server
 from tokensync.runtime.leader import LeaderElector, LeadershipLost
 from tokensync.runtime.metrics import start_metrics_server
-from tokensync.runtime.operator import Operator, kopf_settings, running_operator
+from tokensync.runtime.operator import Operator, install_signal_handlers, kopf_settings, running_operator
 
 logger = logging.getLogger(__name__)
 
@@ -74,13 +75,6 @@ def run_operator(
     return 0
 
 
-def _on_signals(stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signum, stop.set)
-
-
 async def _first(*awaitables: asyncio.Future[Any]) -> None:
     await asyncio.wait(awaitables, return_when=asyncio.FIRST_COMPLETED)
 
@@ -89,7 +83,7 @@ async def _run(
     namespaces: Sequence[str], metrics_port: int, health_port: int, election: LeaderElection | None
 ) -> int:
     stop = asyncio.Event()
-    _on_signals(stop)
+    install_signal_handlers(stop)
     health = Health()
     runners = []
     if metrics_port:
@@ -99,8 +93,10 @@ async def _run(
     connection = load_connection_settings()
     lease_client = KubeClient(connection)
     elector = (
+        # Deadlines on the loop's monotonic clock: a wall clock stepped back must not keep a
+        # leader acting past its renew deadline.
         LeaderElector(lease_client, namespace=election.namespace, name=election.lease_name,
-                      identity=election.identity)
+                      identity=election.identity, clock=LoopClock(datetime.now(UTC)))
         if election else None
     )
     stopping = asyncio.create_task(stop.wait(), name="tokensync-stop")
@@ -116,6 +112,8 @@ async def _run(
                     await acquiring
                 return 0
             acquiring.result()
+            if stop.is_set():
+                return 0  # stopped just as the Lease was won: release it (finally) and go
         return await _lead(namespaces, connection, elector, stop, stopping, health)
     finally:
         heartbeat.cancel()
@@ -139,8 +137,8 @@ async def _lead(
     holding = asyncio.create_task(elector.hold(), name="tokensync-hold") if elector else None
     kopf_exited: asyncio.Future[Any] | None = None
     try:
-        async with running_operator(operator, namespaces=namespaces, settings=kopf_settings()):
-            _on_signals(stop)  # kopf installs its own handlers on start; ours decide how to stop
+        async with running_operator(operator, namespaces=namespaces, settings=kopf_settings(),
+                                    stop_on_signals=stop):
             logger.info("tokensync is running (%s)", ", ".join(namespaces) if namespaces else "all namespaces")
             kopf_exited = asyncio.create_task(operator.kopf_exited.wait(), name="tokensync-kopf-exited")
             watched: list[asyncio.Future[Any]] = [stopping, kopf_exited]
@@ -149,6 +147,9 @@ async def _lead(
             await _first(*watched)
             health.mark_not_ready("stopping")
             if holding is not None and holding.done():
+                # Another replica may act now: cancel the syncs in progress instead of finishing
+                # them (one interrupted between the Secret and the restart is redone by the next).
+                await operator.stop_work(cancel_running=True)
                 error = holding.exception()
                 logger.error("stopping: %s", error if isinstance(error, LeadershipLost) else "leadership lost")
                 return 1

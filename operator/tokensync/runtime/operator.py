@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Collection
+import signal
+from collections.abc import AsyncIterator, Collection, Iterator
 from typing import Any, cast
 
 import kopf
@@ -99,9 +100,17 @@ class Operator:
         for queue in self._queues:
             queue.start()
 
-    async def stop(self) -> None:
+    def owns(self, task: asyncio.Task[Any]) -> bool:
+        """Whether ``task`` is one of the controllers' dispatchers or running syncs."""
+        return any(queue.owns(task) for queue in self._queues)
+
+    async def stop_work(self, *, cancel_running: bool = False) -> None:
+        """Start no more syncs; let those in progress finish, or cancel them (leadership lost)."""
         for queue in self._queues:
-            await queue.stop()
+            await queue.stop(cancel_running=cancel_running)
+
+    async def stop(self) -> None:
+        await self.stop_work()
         await self.pool.aclose()
         await self.kube.aclose()
 
@@ -174,8 +183,14 @@ async def running_operator(
     *,
     namespaces: Collection[str] = (),
     settings: kopf.OperatorSettings | None = None,
+    stop_on_signals: asyncio.Event | None = None,
 ) -> AsyncIterator[Operator]:
-    """Run kopf and the controllers inside the current event loop until the block ends."""
+    """Run kopf and the controllers inside the current event loop until the block ends.
+
+    kopf installs its own SIGINT/SIGTERM handlers when it starts; with ``stop_on_signals``, they
+    are replaced at once by handlers that set that event, so the caller decides how to stop.
+    The block is entered when kopf is ready, or early when that event is set meanwhile.
+    """
     stop_flag: asyncio.Event = asyncio.Event()
     ready_flag: asyncio.Event = asyncio.Event()
     operator.start()
@@ -188,19 +203,56 @@ async def running_operator(
         stop_flag=stop_flag,
         ready_flag=ready_flag,
     )
-    # run_tasks cancels every task it is not told to ignore on exit, the caller's included.
-    runner = asyncio.create_task(kopf.run_tasks(tasks, ignored=asyncio.all_tasks()))
+    # run_tasks cancels every task it is not told to ignore on exit, the caller's included, and
+    # would cancel our syncs in progress too: those the work queues finish themselves.
+    runner = asyncio.create_task(kopf.run_tasks(tasks, ignored=_NotKopfs(asyncio.all_tasks(), operator)))
     runner.add_done_callback(lambda _task: operator.kopf_exited.set())
+    if stop_on_signals is not None:
+        install_signal_handlers(stop_on_signals)
     try:
-        await ready_flag.wait()
+        waiters = [asyncio.create_task(ready_flag.wait()), runner]
+        if stop_on_signals is not None:
+            waiters.append(asyncio.create_task(stop_on_signals.wait()))
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters:
+            if waiter is not runner:
+                waiter.cancel()
+        if runner.done():
+            raise RuntimeError("kopf stopped before it was ready; see the log above")
         yield operator
     finally:
         stop_flag.set()
-        # The root tasks stop gracefully; kopf would then wait 5 s for every other task that
-        # appeared after it started. Ours live in the work queues (stopped below); the rest are
-        # other servers' connections in a shared loop (the sandbox's emulators): cancel them.
-        await asyncio.wait(tasks, timeout=30)
+        await asyncio.wait(tasks, timeout=30)  # kopf's watchers stop: no new work arrives
+        await operator.stop_work()  # syncs in progress finish: no half-written Secret
+        # kopf would now wait 5 s for every other task that appeared after it started: other
+        # servers' connections in a shared loop (the sandbox's emulators). Cancel them now.
         runner.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await runner
         await operator.stop()
+
+
+def install_signal_handlers(stop: asyncio.Event) -> None:
+    """SIGINT and SIGTERM set ``stop`` (graceful stop), replacing earlier handlers."""
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+
+
+class _NotKopfs(Collection["asyncio.Task[Any]"]):
+    """The tasks kopf must leave alone when it stops: those that existed before it started, and
+    the controllers' dispatchers and syncs, whatever their age."""
+
+    def __init__(self, existing: Collection[asyncio.Task[Any]], operator: Operator) -> None:
+        self._existing = frozenset(existing)
+        self._operator = operator
+
+    def __contains__(self, task: object) -> bool:
+        return task in self._existing or (isinstance(task, asyncio.Task) and self._operator.owns(task))
+
+    def __iter__(self) -> Iterator[asyncio.Task[Any]]:
+        return iter(self._existing)
+
+    def __len__(self) -> int:
+        return len(self._existing)
