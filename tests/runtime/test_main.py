@@ -155,3 +155,26 @@ async def test_two_replicas_one_leader_and_a_standby_that_takes_over(
 def _holder(kube: KubernetesEmulator) -> str:
     lease = kube.get("coordination.k8s.io/v1", "leases", scenario.SYSTEM_NS, "tokensync-leader") or {}
     return str((lease.get("spec") or {}).get("holderIdentity") or "")
+
+
+async def test_a_leader_whose_lease_is_taken_stops_acting_and_exits_1(
+    emulators: tuple[KubernetesEmulator, CloudEmulator], tmp_path: Path
+) -> None:
+    kube, cloud = emulators
+    kubeconfig = kube.write_kubeconfig(tmp_path / "kubeconfig")
+    scenario.standard_cluster(kube, cloud)
+    process = await start_operator(kubeconfig, "--leader-election=on", "--leader-election-namespace",
+                                   scenario.SYSTEM_NS, "--metrics-port", "0", "--health-port", "0")
+    try:
+        await eventually(lambda: _holder(kube) != "", timeout=30, step=0.2)
+        # Another replica took the Lease over (as it may once the lease ran out).
+        kube.patch("coordination.k8s.io/v1", "leases", scenario.SYSTEM_NS, "tokensync-leader",
+                   {"spec": {"holderIdentity": "someone-else", "leaseDurationSeconds": 3600}})
+        await asyncio.wait_for(process.wait(), timeout=30)
+    finally:
+        code, output = await stop(process)
+    assert code == 1, output
+    assert "lost leadership" in output
+    kube.create(scenario.application_token("after"))
+    await asyncio.sleep(1)
+    assert kube.get("v1", "secrets", NS, "after") is None  # nobody acts for a replica that lost
