@@ -198,6 +198,58 @@ async def test_rotation_restarts_the_named_workloads_once(
     assert restarted_at() == first  # same value: no second restart
 
 
+def pod_template_annotation(kube: KubernetesEmulator, name: str) -> str | None:
+    found = kube.get("apps/v1", "deployments", NS, name) or {}
+    annotations = found["spec"]["template"].get("metadata", {}).get("annotations") or {}
+    value = annotations.get("tokensync.dev/restartedAt")
+    return str(value) if value is not None else None
+
+
+async def test_a_failed_restart_is_listed_in_status_and_retried_without_a_cloud_read(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator
+) -> None:
+    scenario.standard_cluster(kube, cloud)
+    kube.create(scenario.deployment("billing-api"))
+    kube.create(scenario.deployment("worker"))
+    targets = [{"kind": "Deployment", "name": "billing-api"}, {"kind": "Deployment", "name": "worker"}]
+    kube.create(scenario.application_token(rolloutRestartTargets=targets))
+    await eventually(is_ready(kube, "billing-api"))
+    cloud.rotate_token("token_demo")
+    kube.inject_fault("PATCH", f"/apis/apps/v1/namespaces/{NS}/deployments/worker$", status=503, times=1)
+    kube.patch(API, "applicationtokens", NS, "billing-api",
+               {"metadata": {"annotations": {"tokensync.dev/force-sync": "rotate"}}})
+    await eventually(lambda: status(kube, "billing-api").get("lastForceSync") == "rotate", timeout=5)
+    await eventually(lambda: pod_template_annotation(kube, "billing-api") is not None, timeout=5)
+    assert status(kube, "billing-api")["pendingRolloutRestarts"] == [{"kind": "Deployment", "name": "worker"}]
+    assert pod_template_annotation(kube, "worker") is None
+    assert condition(kube, "billing-api")["status"] == "True"  # the Secret is fresh; only a restart is owed
+    reads = obtain_calls(cloud)
+    first = pod_template_annotation(kube, "billing-api")
+
+    await asyncio.sleep(31)
+    assert pod_template_annotation(kube, "worker") is not None
+    assert "pendingRolloutRestarts" not in status(kube, "billing-api")
+    assert pod_template_annotation(kube, "billing-api") == first  # restarted once, not again
+    assert scenario.event_reasons(kube, "billing-api").count("RolloutRestarted") == 2  # one per workload
+    assert obtain_calls(cloud) == reads
+
+
+async def test_a_missing_restart_target_is_reported_and_not_retried(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator
+) -> None:
+    scenario.standard_cluster(kube, cloud)
+    kube.create(scenario.application_token(rolloutRestartTargets=[{"kind": "StatefulSet", "name": "gone"}]))
+    await eventually(is_ready(kube, "billing-api"))
+    cloud.rotate_token("token_demo")
+    kube.patch(API, "applicationtokens", NS, "billing-api",
+               {"metadata": {"annotations": {"tokensync.dev/force-sync": "rotate"}}})
+    await eventually(lambda: status(kube, "billing-api").get("lastForceSync") == "rotate", timeout=5)
+    warnings = [e["message"] for e in scenario.events(kube, "billing-api") if e["type"] == "Warning"]
+    assert any("could not restart StatefulSet gone: not found (not retried)" in m for m in warnings), warnings
+    assert "pendingRolloutRestarts" not in status(kube, "billing-api")
+    assert condition(kube, "billing-api")["status"] == "True"
+
+
 async def test_a_deleted_or_edited_secret_is_restored_without_a_cloud_read(
     kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator
 ) -> None:

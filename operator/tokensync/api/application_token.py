@@ -169,6 +169,11 @@ class ApplicationTokenStatus(StatusModel):
         default=None, description="When the token value written to the Secret last changed."
     )
     failed_attempts: int = Field(default=0, ge=0, description="Consecutive failed reads (0 after a success).")
+    pending_rollout_restarts: list[RolloutRestartTarget] | None = Field(
+        default=None,
+        description="Workloads not yet restarted for the last token change (a failed restart is retried every "
+        "30s); empty once every target was restarted.",
+    )
     last_force_sync: str | None = Field(
         default=None,
         description="Internal: the last value of the tokensync.dev/force-sync annotation that was handled.",

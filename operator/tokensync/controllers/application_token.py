@@ -12,7 +12,7 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from pydantic import SecretStr, ValidationError
@@ -164,7 +164,15 @@ class ApplicationTokenController(SyncedResourceController):
         if due is None:
             if drifted and cached is not None:
                 await self._write(key, body, spec, owner, secret_name, existing, cached.token, started, repair=True)
-            self.schedule_at(key, parse_rfc3339(status.get("nextRefreshTime")))
+            next_read = parse_rfc3339(status.get("nextRefreshTime"))
+            pending = _pending_restarts(spec, status, rotated=False)
+            if pending:
+                rotated_at = parse_rfc3339(status.get("lastRotationTime")) or now
+                remaining = await self._restart_workloads(key, body, pending, rotated_at=rotated_at)
+                if remaining != pending:
+                    await self.write_status(key, body, {"pendingRolloutRestarts": _as_status(remaining)})
+                next_read = _sooner_if_pending(next_read, remaining, now)
+            self.schedule_at(key, next_read)
             return
 
         logger.info("ApplicationToken %s/%s: reading the token (%s)", key[0], key[1], due)
@@ -231,8 +239,19 @@ class ApplicationTokenController(SyncedResourceController):
         }
         if written.rotated or not status.get("lastRotationTime"):
             new_status["lastRotationTime"] = rfc3339(now)
+        # Recorded before restarting, so that a restart cut short by a failure or an operator
+        # stop is finished by a later sync, and one already done is recognised (rollout.py).
+        pending = _pending_restarts(spec, status, rotated=written.rotated)
+        new_status["pendingRolloutRestarts"] = _as_status(pending)
         was_ready = ready_status(body) == "True"
         await self.write_status(key, body, new_status)
+        next_read = plan.next_read
+        if pending:
+            rotated_at = parse_rfc3339(new_status.get("lastRotationTime") or status.get("lastRotationTime")) or now
+            remaining = await self._restart_workloads(key, body, pending, rotated_at=rotated_at)
+            if remaining != pending:
+                await self.write_status(key, body, {"pendingRolloutRestarts": _as_status(remaining)})
+            next_read = _sooner_if_pending(next_read, remaining, now) or plan.next_read
         if not was_ready:
             await self.events.post(body, "Normal", "Synced", f"Secret {secret_name} holds the token "
                                    f"{spec.application_token_id}; next read {rfc3339(plan.next_read)}")
@@ -245,7 +264,7 @@ class ApplicationTokenController(SyncedResourceController):
         metrics.record_sync(self.kind, "success", time.perf_counter() - started)
         metrics.set_token_expiration(key[0], key[1], token.expiration_time)
         metrics.set_resource_ready(self.kind, key[0], key[1], True)
-        self.schedule_at(key, plan.next_read)
+        self.schedule_at(key, next_read)
 
     async def _write(
         self,
@@ -296,24 +315,54 @@ class ApplicationTokenController(SyncedResourceController):
             logger.info("ApplicationToken %s/%s: restored Secret %s (deleted or edited)", key[0], key[1], secret_name)
             await self.events.post(body, "Normal", "Synced", f"restored Secret {secret_name}: it was deleted or edited")
         # Not only when this sync wrote the Secret: a sync stopped between the write and the
-        # restart left status with the old tokenHash, and the restart must still happen.
+        # status left status with the old tokenHash, and the rotation must still be handled.
         if rotated:
             await self.events.post(body, "Normal", "Rotated", f"the token in Secret {secret_name} changed")
-            await self._restart_workloads(key, body, spec)
         return _Written(fingerprint, rotated)
 
-    async def _restart_workloads(self, key: Key, body: dict[str, Any], spec: ApplicationTokenSpec) -> None:
-        targets = [(t.kind, t.name) for t in spec.rollout_restart_targets or []]
-        if not targets:
-            return
-        for result in await restart_workloads(self.kube, key[0], targets, rfc3339(self.clock.now()) or ""):
-            if result.error is None:
+    async def _restart_workloads(
+        self, key: Key, body: dict[str, Any], targets: list[tuple[str, str]], *, rotated_at: datetime
+    ) -> list[tuple[str, str]]:
+        """Restart the targets not yet restarted since ``rotated_at``; returns those to retry."""
+        remaining: list[tuple[str, str]] = []
+        results = await restart_workloads(self.kube, key[0], targets, rotated_at=rotated_at, now=self.clock.now())
+        for result in results:
+            if result.restarted:
                 metrics.record_rollout_restart()
                 await self.events.post(body, "Normal", "RolloutRestarted",
                                        f"restarted {result.kind} {result.name}: the token changed")
-            else:
+            elif result.error is not None:
+                then = f"retrying in {int(RESTART_RETRY.total_seconds())}s" if result.retry else "not retried"
                 await self.events.post(body, "Warning", "SyncFailed",
-                                       f"could not restart {result.kind} {result.name}: {result.error}")
+                                       f"could not restart {result.kind} {result.name}: {result.error} ({then})")
+                if result.retry:
+                    remaining.append((result.kind, result.name))
+        return remaining
+
+
+RESTART_RETRY = timedelta(seconds=30)
+
+
+def _pending_restarts(spec: ApplicationTokenSpec, status: dict[str, Any], *, rotated: bool) -> list[tuple[str, str]]:
+    """Workloads to restart: all targets on a rotation, else those a failed restart left over
+    (only while they are still targets)."""
+    targets: list[tuple[str, str]] = [(t.kind, t.name) for t in spec.rollout_restart_targets or []]
+    if rotated:
+        return targets
+    left = status.get("pendingRolloutRestarts") or []
+    recorded = {(str(t.get("kind")), str(t.get("name"))) for t in left if isinstance(t, dict)}
+    return [target for target in targets if target in recorded]
+
+
+def _as_status(targets: list[tuple[str, str]]) -> list[dict[str, str]] | None:
+    return [{"kind": kind, "name": name} for kind, name in targets] or None
+
+
+def _sooner_if_pending(next_read: datetime | None, pending: list[tuple[str, str]], now: datetime) -> datetime | None:
+    if not pending:
+        return next_read
+    retry = now + RESTART_RETRY
+    return retry if next_read is None else min(next_read, retry)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,219 @@
+"""The Kubernetes fault matrix: the API server failing tokensync's reads and writes, watches
+dropped or expired (410 Gone), and the operator stopped part-way through a sync and started again.
+
+What a user must never see: a lost update (the Secret not holding the token the cloud hands
+out), a duplicated one (two rollout restarts for one token change, or a rollout restart without a
+token change), or a Secret written again when nothing changed.
+
+The Kubernetes emulator injects HTTP errors per method and path (any status: 409, 500, 503...),
+ends watch streams (``close_watches``) and forgets watch history so a resumed watch gets 410
+Gone (``expire_watch_history``). "Killed at a point of a sync" is done by failing every request
+of the step after that point, stopping the operator (it finishes the sync it is in, as on
+SIGTERM), and starting a new one with the faults gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from tests import scenario
+from tests.conftest import FAST_FORWARD, operator_settings
+from tests.scenario import NS, condition, event_reasons, eventually, is_ready, secret_data, status
+from tokensync.clock import LoopClock
+from tokensync.emulators.cloud import CloudEmulator
+from tokensync.emulators.kubernetes import KubernetesEmulator
+from tokensync.kube.config import load_connection_settings
+from tokensync.runtime.operator import Operator, running_operator
+
+pytestmark = FAST_FORWARD
+
+API = scenario.API
+OBTAIN = "ObtainApplicationToken"
+TOKEN_PATH = f"/apis/{API}/namespaces/{NS}/applicationtokens/svc"
+STATUS_PATH = f"{TOKEN_PATH}/status$"
+SECRET_PATH = f"/api/v1/namespaces/{NS}/secrets"
+DEPLOYMENT_PATH = f"/apis/apps/v1/namespaces/{NS}/deployments/svc-app"
+
+
+def secret_writes(kube: KubernetesEmulator) -> int:
+    return sum(count for (plural, _verb), count in kube.write_counts.items() if plural == "secrets")
+
+
+def restarted_at(kube: KubernetesEmulator) -> str | None:
+    found = kube.get("apps/v1", "deployments", NS, "svc-app") or {}
+    annotations = ((found.get("spec") or {}).get("template") or {}).get("metadata", {}).get("annotations") or {}
+    value = annotations.get("tokensync.dev/restartedAt")
+    return str(value) if value is not None else None
+
+
+def force_sync(kube: KubernetesEmulator, value: str) -> None:
+    kube.patch(API, "applicationtokens", NS, "svc", {"metadata": {"annotations": {"tokensync.dev/force-sync": value}}})
+
+
+def holds_the_cloud_token(kube: KubernetesEmulator, cloud: CloudEmulator,
+                          token_id: str = "token_day") -> Callable[[], bool]:
+    def check() -> bool:
+        return (secret_data(kube, "svc") or {}).get("token") == cloud.token_value(token_id)
+    return check
+
+
+def setup(kube: KubernetesEmulator, cloud: CloudEmulator, *, restart_target: bool = False) -> None:
+    cloud.add_token("token_day", lifetime=timedelta(days=1))
+    scenario.standard_cluster(kube, cloud)
+    spec: dict[str, object] = {}
+    if restart_target:
+        kube.create(scenario.deployment("svc-app"))
+        spec["rolloutRestartTargets"] = [{"kind": "Deployment", "name": "svc-app"}]
+    kube.create(scenario.application_token("svc", token_id="token_day", **spec))
+
+
+FIRST_SYNC_FAULTS = {
+    # id: (method, path regex, status)
+    "status-409": ("PATCH", STATUS_PATH, 409),
+    "status-500": ("PATCH", STATUS_PATH, 500),
+    "status-503": ("PATCH", STATUS_PATH, 503),
+    "secret-create-409": ("POST", f"{SECRET_PATH}$", 409),
+    "secret-create-500": ("POST", f"{SECRET_PATH}$", 500),
+    "secret-read-503": ("GET", f"{SECRET_PATH}/svc$", 503),
+    "token-read-429": ("GET", f"{SECRET_PATH}/tokensync-ak$", 429),
+}
+
+
+@pytest.mark.parametrize("fault_id", list(FIRST_SYNC_FAULTS))
+async def test_api_errors_during_the_first_sync_are_retried_without_duplicate_writes(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator, fault_id: str,
+) -> None:
+    method, path, code = FIRST_SYNC_FAULTS[fault_id]
+    kube.inject_fault(method, path, status=code, times=3)
+    setup(kube, cloud)
+    await eventually(is_ready(kube, "svc"), timeout=120)
+    assert holds_the_cloud_token(kube, cloud)()
+    assert kube.write_counts.get(("secrets", "create"), 0) == 1
+    assert kube.write_counts.get(("secrets", "patch"), 0) == 0
+    # Each failed attempt may read the cloud once more (the status did not say it was read), no more.
+    assert cloud.calls(OBTAIN) <= 1 + 3
+    assert status(kube, "svc")["failedAttempts"] == 0
+    writes, reads = secret_writes(kube), cloud.calls(OBTAIN)
+    await asyncio.sleep(1800)
+    assert (secret_writes(kube), cloud.calls(OBTAIN)) == (writes, reads)  # and then quiet
+
+
+@pytest.mark.parametrize("code", [409, 500, 503])
+async def test_a_failed_secret_update_is_retried_until_the_new_token_is_written(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator, code: int,
+) -> None:
+    setup(kube, cloud)
+    await eventually(is_ready(kube, "svc"))
+    cloud.rotate_token("token_day")
+    kube.inject_fault("PATCH", f"{SECRET_PATH}/svc$", status=code, times=3)
+    force_sync(kube, f"rotate-{code}")
+    await eventually(holds_the_cloud_token(kube, cloud), timeout=120)
+    await eventually(is_ready(kube, "svc"))
+    assert event_reasons(kube, "svc").count("Rotated") == 1
+
+
+async def test_a_status_conflict_after_a_rotation_still_restarts_the_workloads_once(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator,
+) -> None:
+    setup(kube, cloud, restart_target=True)
+    await eventually(is_ready(kube, "svc"))
+    cloud.rotate_token("token_day")
+    kube.inject_fault("PATCH", STATUS_PATH, status=409, times=1)
+    force_sync(kube, "rotate")
+    await eventually(holds_the_cloud_token(kube, cloud), timeout=60)
+    await eventually(lambda: status(kube, "svc").get("lastForceSync") == "rotate", timeout=60)
+    assert restarted_at(kube) is not None
+    assert event_reasons(kube, "svc").count("RolloutRestarted") == 1
+
+
+async def test_a_failed_rollout_restart_is_retried(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator,
+) -> None:
+    setup(kube, cloud, restart_target=True)
+    await eventually(is_ready(kube, "svc"))
+    cloud.rotate_token("token_day")
+    kube.inject_fault("PATCH", f"{DEPLOYMENT_PATH}$", status=503, times=1)
+    force_sync(kube, "rotate")
+    await eventually(holds_the_cloud_token(kube, cloud), timeout=60)
+    await asyncio.sleep(600)
+    assert restarted_at(kube) is not None, "the workload still runs with the old token"
+
+
+@pytest.mark.parametrize("how", ["closed", "410-gone"])
+async def test_changes_made_while_the_watch_was_down_are_seen(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator, how: str,
+) -> None:
+    setup(kube, cloud)
+    await eventually(is_ready(kube, "svc"))
+    reads = cloud.calls(OBTAIN)
+    for round_number in range(3):
+        if how == "410-gone":
+            kube.expire_watch_history()
+        kube.close_watches()
+        # Made right away, before the operator's watch is back: it must still see them.
+        new_value = cloud.rotate_token("token_day")
+        force_sync(kube, f"{how}-{round_number}")
+        kube.delete("v1", "secrets", NS, "svc")
+        await eventually(lambda v=new_value: (secret_data(kube, "svc") or {}).get("token") == v, timeout=120)
+        await eventually(lambda n=round_number: status(kube, "svc").get("lastForceSync") == f"{how}-{n}", timeout=60)
+    assert cloud.calls(OBTAIN) - reads <= 3 * 2  # one read per forced sync (a relist may add one each)
+    await asyncio.sleep(300)
+    assert condition(kube, "svc")["status"] == "True"
+
+
+KILL_POINTS = {
+    # id: the step whose requests fail, so the sync stops right before it
+    "before-secret-write": ("PATCH", f"{SECRET_PATH}/svc$"),
+    "before-rollout-restart": ("PATCH", f"{DEPLOYMENT_PATH}$"),
+    "before-status-write": ("PATCH", STATUS_PATH),
+}
+
+
+@pytest.mark.parametrize("point", list(KILL_POINTS))
+async def test_an_operator_stopped_mid_sync_finishes_the_work_once_after_a_restart(
+    kube: KubernetesEmulator, cloud: CloudEmulator, kubeconfig: Path, clock: LoopClock, point: str,
+) -> None:
+    setup(kube, cloud, restart_target=True)
+    connection = load_connection_settings(str(kubeconfig))
+    async with running_operator(Operator(connection, clock=clock), settings=operator_settings()):
+        await eventually(is_ready(kube, "svc"))
+        assert restarted_at(kube) is None  # the first token is not a rotation
+        new_value = cloud.rotate_token("token_day")
+        method, path = KILL_POINTS[point]
+        kube.inject_fault(method, path, status=500, times=10**6)
+        force_sync(kube, "rotate")
+        await asyncio.sleep(3)  # the sync fails at that step (and is retried in 5 s)
+    kube.clear_faults()
+    async with running_operator(Operator(connection, clock=clock), settings=operator_settings()):
+        await eventually(lambda: (secret_data(kube, "svc") or {}).get("token") == new_value, timeout=60)
+        await eventually(lambda: status(kube, "svc").get("lastForceSync") == "rotate", timeout=60)
+        await asyncio.sleep(600)
+    assert condition(kube, "svc")["status"] == "True"
+    assert restarted_at(kube) is not None, "the token changed but the workload was never restarted"
+    assert event_reasons(kube, "svc").count("RolloutRestarted") == 1
+
+
+async def test_restarting_the_operator_again_and_again_never_restarts_workloads_without_a_new_token(
+    kube: KubernetesEmulator, cloud: CloudEmulator, kubeconfig: Path, clock: LoopClock,
+) -> None:
+    setup(kube, cloud, restart_target=True)
+    connection = load_connection_settings(str(kubeconfig))
+    restarts: list[str | None] = []
+    for round_number in range(4):
+        async with running_operator(Operator(connection, clock=clock), settings=operator_settings()):
+            await eventually(is_ready(kube, "svc"))
+            if round_number == 2:
+                cloud.rotate_token("token_day")
+                force_sync(kube, "rotate")
+                await eventually(holds_the_cloud_token(kube, cloud), timeout=60)
+            await asyncio.sleep(120 + 37 * round_number)
+        restarts.append(restarted_at(kube))
+    assert restarts[0] is None and restarts[1] is None  # no token change, no restart
+    assert restarts[2] is not None and restarts[3] == restarts[2]  # one change, one restart
+    assert event_reasons(kube, "svc").count("RolloutRestarted") == 1
+    assert kube.write_counts.get(("secrets", "patch"), 0) == 1  # the rotation, nothing else
