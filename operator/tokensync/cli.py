@@ -30,6 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--leader-election", choices=["auto", "on", "off"], default="auto",
                      help="only the holder of a Lease acts, so several replicas are safe "
                           "(auto: on when POD_NAMESPACE is set, as in the Helm chart)")
+    run.add_argument("--cloud-rate-limit", type=_positive_rate, default=20.0,
+                     metavar="N", help="at most N cloud requests per second per endpoint, in bursts of up to N "
+                                       "(default %(default)s; raise it to the API quota for thousands of tokens)")
     run.add_argument("--leader-election-namespace", default=None, metavar="NS",
                      help="namespace of the Lease tokensync-leader (default: POD_NAMESPACE)")
 
@@ -47,6 +50,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive_rate(text: str) -> float:
+    try:
+        rate = float(text)
+    except ValueError:
+        rate = 0.0
+    if not rate > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of requests per second")
+    return rate
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "cloud-emulator":
@@ -57,6 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tokensync.sandbox import run_sandbox
 
         return run_sandbox(kubeconfig=args.kubeconfig, exit_after_demo=args.exit_after_demo)
+    from tokensync.cloud.rpc import ClientSettings
     from tokensync.runtime.main import leader_election_from, run_operator
 
     return run_operator(
@@ -66,6 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         log_format=args.log_format,
         verbose=args.verbose,
         leader_election=leader_election_from(args.leader_election, args.leader_election_namespace),
+        cloud_settings=ClientSettings(rate_limit_per_second=args.cloud_rate_limit,
+                                      rate_limit_burst=max(1, int(args.cloud_rate_limit))),
     )
 
 

@@ -178,3 +178,29 @@ async def test_a_leader_whose_lease_is_taken_stops_acting_and_exits_1(
     kube.create(scenario.application_token("after"))
     await asyncio.sleep(1)
     assert kube.get("v1", "secrets", NS, "after") is None  # nobody acts for a replica that lost
+
+
+async def test_cloud_rate_limit_paces_reads_of_many_tokens(
+    emulators: tuple[KubernetesEmulator, CloudEmulator], tmp_path: Path
+) -> None:
+    """`--cloud-rate-limit 2`: eight tokens created at once are read at two per second (after a
+    burst of two), not all at once; the default (20/s) would read them within a second."""
+    kube, cloud = emulators
+    kubeconfig = kube.write_kubeconfig(tmp_path / "kubeconfig")
+    scenario.standard_cluster(kube, cloud)
+    names = [f"app-{i}" for i in range(8)]
+    for name in names:
+        kube.create(scenario.application_token(name))
+    loop = asyncio.get_running_loop()
+    process = await start_operator(kubeconfig, "-A", "--metrics-port", "0", "--health-port", "0",
+                                   "--cloud-rate-limit", "2")
+    try:
+        await eventually(lambda: cloud.calls("ObtainApplicationToken") >= 2, timeout=30, step=0.05)
+        burst_done = loop.time()
+        await eventually(lambda: all(is_ready(kube, name)() for name in names), timeout=30, step=0.05)
+        paced = loop.time() - burst_done
+    finally:
+        code, output = await stop(process)
+    assert code == 0, output
+    assert cloud.calls("ObtainApplicationToken") == 8
+    assert paced >= 2.5, f"six reads after the burst took {paced:.1f}s; at 2/s they take 3s"

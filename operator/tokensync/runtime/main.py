@@ -23,6 +23,7 @@ from typing import Any
 import kopf
 
 from tokensync.clock import LoopClock
+from tokensync.cloud.rpc import ClientSettings
 from tokensync.kube.client import KubeClient
 from tokensync.kube.config import ConnectionSettings, load_connection_settings
 from tokensync.runtime.health import Health, start_health_server
@@ -62,6 +63,7 @@ def run_operator(
     log_format: str,
     verbose: bool,
     leader_election: LeaderElection | None = None,
+    cloud_settings: ClientSettings | None = None,
 ) -> int:
     kopf.configure(
         verbose=verbose,
@@ -71,7 +73,7 @@ def run_operator(
         # One line per HTTP request drowns what matters; failures are reported by tokensync.
         logging.getLogger("httpx").setLevel(logging.WARNING)
     with contextlib.suppress(KeyboardInterrupt):
-        return asyncio.run(_run(namespaces, metrics_port, health_port, leader_election))
+        return asyncio.run(_run(namespaces, metrics_port, health_port, leader_election, cloud_settings))
     return 0
 
 
@@ -80,7 +82,8 @@ async def _first(*awaitables: asyncio.Future[Any]) -> None:
 
 
 async def _run(
-    namespaces: Sequence[str], metrics_port: int, health_port: int, election: LeaderElection | None
+    namespaces: Sequence[str], metrics_port: int, health_port: int, election: LeaderElection | None,
+    cloud_settings: ClientSettings | None = None,
 ) -> int:
     stop = asyncio.Event()
     install_signal_handlers(stop)
@@ -114,7 +117,7 @@ async def _run(
             acquiring.result()
             if stop.is_set():
                 return 0  # stopped just as the Lease was won: release it (finally) and go
-        return await _lead(namespaces, connection, elector, stop, stopping, health)
+        return await _lead(namespaces, connection, elector, stop, stopping, health, cloud_settings)
     finally:
         heartbeat.cancel()
         stopping.cancel()
@@ -132,8 +135,9 @@ async def _lead(
     stop: asyncio.Event,
     stopping: asyncio.Future[Any],
     health: Health,
+    cloud_settings: ClientSettings | None = None,
 ) -> int:
-    operator = Operator(connection)
+    operator = Operator(connection, cloud_settings=cloud_settings)
     holding = asyncio.create_task(elector.hold(), name="tokensync-hold") if elector else None
     kopf_exited: asyncio.Future[Any] | None = None
     try:
