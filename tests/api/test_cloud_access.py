@@ -99,8 +99,17 @@ def test_invalid_spec_is_rejected_naming_the_field(model: Model, body: dict[str,
 def test_exactly_one_auth_message_names_the_methods() -> None:
     with pytest.raises(ValidationError, match="exactly one of accessKey, rrsa, ambient"):
         ClusterCloudAccessSpec.model_validate(cluster(auth={**ACCESS_KEY, **RRSA}))
-    with pytest.raises(ValidationError, match="exactly one of accessKey, rrsa"):
+    with pytest.raises(ValidationError, match="accessKey"):
         CloudAccessSpec.model_validate(namespaced(auth={}))
+
+
+@pytest.mark.parametrize("method", [RRSA, {"ambient": {}}])
+def test_a_namespaced_cloud_access_cannot_sign_in_as_the_operator(method: dict[str, Any]) -> None:
+    """rrsa and ambient use the operator's own identity: a namespace could assume any role that
+    trusts the operator, or (with tokenFile and endpoints.sts) send the operator's files out."""
+    with pytest.raises(ValidationError, match="accessKey"):
+        CloudAccessSpec.model_validate(namespaced(auth=method))
+    assert set(CloudAccessSpec.model_json_schema(by_alias=True)["$defs"]["AuthSpec"]["properties"]) == {"accessKey"}
 
 
 NS = {"kubernetes.io/metadata.name": "billing", "team": "payments", "env": "prod"}

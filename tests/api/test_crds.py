@@ -108,10 +108,11 @@ def test_every_schema_node_is_structural_and_explained(kind: str) -> None:
             assert set(branch) <= {"required"}, f"{kind}{path}: value validations only inside oneOf/not"
 
 
-def test_namespaced_cloud_access_has_no_secret_namespace_nor_ambient_nor_selector() -> None:
+def test_namespaced_cloud_access_has_no_secret_namespace_nor_rrsa_nor_ambient_nor_selector() -> None:
     spec = open_api_schema("CloudAccess")["properties"]["spec"]["properties"]
     assert "namespace" not in spec["auth"]["properties"]["accessKey"]["properties"]["secretRef"]["properties"]
-    assert "ambient" not in spec["auth"]["properties"]
+    assert set(spec["auth"]["properties"]) == {"accessKey"}  # no rrsa, no ambient: the operator's identity
+    assert spec["auth"]["required"] == ["accessKey"]
     assert "namespaceSelector" not in spec
     cluster = open_api_schema("ClusterCloudAccess")["properties"]["spec"]
     assert "namespaceSelector" in cluster["required"]
@@ -175,7 +176,7 @@ RRSA = {"rrsa": {"roleArn": "acs:ram::1:role/r", "oidcProviderArn": "acs:ram::1:
                 "CloudAccess",
                 {
                     "regionId": "cn-hangzhou",
-                    "auth": RRSA,
+                    "auth": {"accessKey": {"secretRef": {"name": "ak"}}},
                     "assumeRole": {"roleArn": "acs:ram::1:role/x", "durationSeconds": 60},
                 },
             ),
@@ -197,11 +198,11 @@ CEL_CASES = [
     ("ApplicationToken", ".spec.refresh", {"renewBeforePercentage": 20}, True),
     ("ApplicationToken", ".spec.refresh", {}, True),
     ("ApplicationToken", ".spec.refresh", {"renewBefore": "10m", "renewBeforePercentage": 20}, False),
+    ("ApplicationToken", ".spec.secret.type", "Opaque", True),
+    ("ApplicationToken", ".spec.secret.type", "kubernetes.io/service-account-token", False),
     ("ClusterCloudAccess", ".spec.auth", {"ambient": {}}, True),
     ("ClusterCloudAccess", ".spec.auth", {"ambient": {}, "rrsa": {"roleArn": "r"}}, False),
     ("ClusterCloudAccess", ".spec.auth", {}, False),
-    ("CloudAccess", ".spec.auth", {"accessKey": {"secretRef": {"name": "ak"}}}, True),
-    ("CloudAccess", ".spec.auth", {"accessKey": {}, "rrsa": {}}, False),
 ]
 
 

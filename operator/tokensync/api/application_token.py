@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from tokensync.api.common import (
     CLOUD_ACCESS_REF_DESCRIPTION,
@@ -32,8 +32,23 @@ class SecretTargetSpec(SpecModel):
 
     name: DnsSubdomain | None = Field(default=None, description="Name of the Secret. Default: metadata.name.")
     type: str = Field(
-        default="Opaque", min_length=1, description="Type of the Secret when tokensync creates it (default Opaque)."
+        default="Opaque",
+        min_length=1,
+        max_length=253,
+        description="Type of the Secret when tokensync creates it (default Opaque). Not "
+        "kubernetes.io/service-account-token: Kubernetes would fill such a Secret with a ServiceAccount's token.",
+        json_schema_extra={"x-kubernetes-validations": [{
+            "rule": "self != 'kubernetes.io/service-account-token'",
+            "message": "tokensync does not create ServiceAccount token Secrets",
+        }]},
     )
+
+    @field_validator("type")
+    @classmethod
+    def _not_a_service_account_token(cls, value: str) -> str:
+        if value == "kubernetes.io/service-account-token":
+            raise ValueError("tokensync does not create ServiceAccount token Secrets")
+        return value
     labels: dict[str, str] = Field(default_factory=dict, description="Extra labels put on the Secret.")
     annotations: dict[str, str] = Field(default_factory=dict, description="Extra annotations put on the Secret.")
     template: dict[SecretKey, str] = Field(

@@ -146,20 +146,15 @@ def _exactly_one(*fields: str) -> dict[str, Any]:
 
 
 class AuthSpec(SpecModel):
-    """How to sign in; exactly one of accessKey or rrsa."""
+    """How to sign in: an AccessKey from a Secret in this namespace.
 
-    model_config = SpecModel.model_config | {"json_schema_extra": _exactly_one("accessKey", "rrsa")}
+    rrsa and ambient are ClusterCloudAccess only: both sign in as the operator itself (its
+    projected OIDC token or its own chain), and a RAM role that trusts the operator's
+    ServiceAccount would then be open to every namespace; an rrsa tokenFile and endpoints.sts
+    named by a tenant could even send the operator's files to the tenant's server.
+    """
 
-    access_key: AccessKeyAuth | None = Field(default=None, description="An AccessKey from a Secret in this namespace.")
-    rrsa: RrsaAuth | None = Field(default=None, description="RRSA: AssumeRoleWithOIDC with a projected token.")
-
-    @model_validator(mode="after")
-    def _exactly_one_method(self) -> AuthSpec:
-        chosen = [name for name in ("accessKey", "rrsa") if getattr(self, _snake(name)) is not None]
-        if len(chosen) != 1:
-            raise ValueError(f"auth needs exactly one of accessKey, rrsa; got {chosen or 'none'}")
-        return self
-
+    access_key: AccessKeyAuth = Field(description="An AccessKey from a Secret in this namespace.")
 
 class ClusterAuthSpec(SpecModel):
     """How to sign in; exactly one of accessKey, rrsa or ambient."""
@@ -208,7 +203,8 @@ class CloudAccessSpec(SpecModel):
 
     region_id: str = Field(pattern=REGION_PATTERN, max_length=64, description=REGION_DESCRIPTION)
     endpoints: Endpoints | None = Field(default=None, description="Optional full URLs replacing the public endpoints.")
-    auth: AuthSpec = Field(description="How to sign in: exactly one of accessKey or rrsa.")
+    auth: AuthSpec = Field(description="How to sign in: an AccessKey from a Secret in this namespace "
+                          "(rrsa and ambient are for a ClusterCloudAccess).")
     assume_role: AssumeRoleSpec | None = Field(default=None, description="Optional RAM role assumed on top of auth.")
 
 

@@ -61,7 +61,13 @@ def parse_duration(text: str) -> timedelta:
     if text == "0":
         return timedelta(0)
     seconds = sum(float(number) * _UNIT_SECONDS[unit] for number, unit in _DURATION_PART_RE.findall(text))
+    if seconds > _MAX_DURATION_SECONDS:
+        raise ValueError(f"invalid duration {text!r}: longer than the longest duration Kubernetes tools accept "
+                         "(about 292 years, 2562047h)")
     return timedelta(seconds=seconds)
+
+
+_MAX_DURATION_SECONDS = (2**63 - 1) / 1e9  # Go's time.Duration, which kubectl and controllers use
 
 
 def _check_duration(text: str) -> str:

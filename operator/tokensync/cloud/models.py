@@ -23,11 +23,17 @@ M = TypeVar("M", bound=BaseModel)
 def _from_unix_ms(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError("expected Unix milliseconds, got a boolean")
+    milliseconds: int | float
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(value / 1000, tz=UTC)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
-    raise ValueError("expected Unix milliseconds")
+        milliseconds = value
+    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        milliseconds = int(value)
+    else:
+        raise ValueError("expected Unix milliseconds")
+    try:
+        return datetime.fromtimestamp(milliseconds / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError("Unix milliseconds out of range") from None
 
 
 def _from_iso(value: Any) -> Any:
@@ -52,7 +58,7 @@ class ApplicationToken(ApiModel):
     application_id: str = Field(alias="ApplicationId")
     application_token_id: str = Field(alias="ApplicationTokenId")
     token_type: str = Field(alias="ApplicationTokenType")
-    token: SecretStr = Field(alias="ApplicationToken")
+    token: SecretStr = Field(alias="ApplicationToken", min_length=1)
     status: str = Field(alias="Status")
     expiration_time: UnixMs = Field(alias="ExpirationTime")
     create_time: UnixMs | None = Field(default=None, alias="CreateTime")
@@ -79,7 +85,7 @@ class CreatedApplicationToken(ApiModel):
     """CreateApplicationToken's ``ApplicationTokens`` (one object)."""
 
     application_token_id: str = Field(alias="ApplicationTokenId")
-    token: SecretStr = Field(alias="ApplicationToken")
+    token: SecretStr = Field(alias="ApplicationToken", min_length=1)
     token_type: str | None = Field(default=None, alias="ApplicationTokenType")
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tokensync.api.cloud_access import CloudAccessSpec, ClusterCloudAccessSpec, selector_matches
+from tokensync.api.cloud_access import CloudAccessSpec, ClusterAuthSpec, ClusterCloudAccessSpec, selector_matches
 from tokensync.api.common import GROUP, VERSION, CloudAccessRef
 from tokensync.clock import Clock
 from tokensync.cloud.client import ClientSettings, CloudClient, Endpoints, HttpPool
@@ -191,7 +191,7 @@ class AccessResolver:
                 security_token=data.get(token_key) if token_key else None,
             )
             secret_version = str(secret["metadata"].get("resourceVersion", ""))
-        elif auth.rrsa is not None:
+        elif isinstance(auth, ClusterAuthSpec) and auth.rrsa is not None:
             provider = OidcRoleCredentials(
                 role_arn=auth.rrsa.role_arn,
                 oidc_provider_arn=auth.rrsa.oidc_provider_arn,

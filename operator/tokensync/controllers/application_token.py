@@ -37,6 +37,7 @@ from tokensync.controllers.target_writer import (
     DesiredTarget,
     Owner,
     TargetConflict,
+    TargetRefused,
     has_drifted,
     write_target,
 )
@@ -306,6 +307,11 @@ class ApplicationTokenController(SyncedResourceController):
         except TargetConflict as conflict:
             await self.fail(key, body, reason="SecretConflict", event_reason="SecretConflict", message=str(conflict),
                             retryable=True, transient=False, started=started)
+            return None
+        except TargetRefused as refused:
+            message = str(refused).replace(token.token.get_secret_value(), "<redacted>")
+            await self.fail(key, body, reason="InvalidSpec", message=f"{message}; the last Secret is kept",
+                            retryable=False, transient=False, started=started)
             return None
         fingerprint = token_fingerprint(owner.uid, token.token)
         previous = (body.get("status") or {}).get("tokenHash")

@@ -23,7 +23,14 @@ from tokensync.controllers.access_resolver import AccessProblem, summarize_valid
 from tokensync.controllers.refresh_plan import RefreshPolicy, plan_interval, read_due
 from tokensync.controllers.status_report import READY, condition_of, parse_rfc3339, rfc3339, with_condition
 from tokensync.controllers.synced_resource import Key, SyncedResourceController, force_sync_value, jitter_key
-from tokensync.controllers.target_writer import DesiredTarget, Owner, TargetConflict, has_drifted, write_target
+from tokensync.controllers.target_writer import (
+    DesiredTarget,
+    Owner,
+    TargetConflict,
+    TargetRefused,
+    has_drifted,
+    write_target,
+)
 from tokensync.kube.resources import CONFIG_MAPS, Resource
 from tokensync.runtime import metrics
 
@@ -223,6 +230,10 @@ class RamApplicationController(SyncedResourceController):
         except TargetConflict as conflict:
             await self.fail(key, body, reason="SecretConflict", event_reason="SecretConflict", message=str(conflict),
                             retryable=True, transient=False, started=started)
+            return False
+        except TargetRefused as refused:
+            await self.fail(key, body, reason="InvalidSpec", message=f"{refused}; the last ConfigMap is kept",
+                            retryable=False, transient=False, started=started)
             return False
         if restored and outcome.written:
             await self.events.post(body, "Normal", "Synced", f"restored ConfigMap {name}: it was deleted or edited")

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tokensync.kube.client import KubeClient
+from tokensync.kube.errors import KubeApiError
 from tokensync.kube.resources import Resource
 
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
@@ -35,6 +36,14 @@ DeletionPolicy = Literal["Delete", "Retain"]
 
 class TargetConflict(Exception):
     """The object exists and is not tokensync's to write (or, under Merge, does not exist)."""
+
+
+class TargetRefused(Exception):
+    """The API server refused the object as written (invalid or too large): trying again
+    unchanged cannot help, unlike a conflict or a 5xx."""
+
+
+_REFUSED_FOR_GOOD = (400, 413, 422)
 
 
 @dataclass(frozen=True)
@@ -176,7 +185,10 @@ async def write_target(
             body["metadata"]["ownerReferences"] = owner_refs
         if desired.is_secret and desired.secret_type:
             body["type"] = desired.secret_type
-        await kube.create(desired.resource, owner.namespace, body)
+        try:
+            await kube.create(desired.resource, owner.namespace, body)
+        except KubeApiError as exc:
+            raise _refused(desired, exc) if exc.status in _REFUSED_FOR_GOOD else exc from None
         return WriteOutcome(created=True)
 
     if desired.creation_policy != "Merge" and not is_ours(existing, owner):
@@ -189,8 +201,20 @@ async def write_target(
     patch = _difference(existing, desired, labels, annotations, owner_refs)
     if not patch:
         return WriteOutcome()
-    await kube.patch(desired.resource, owner.namespace, desired.name, patch)
+    try:
+        await kube.patch(desired.resource, owner.namespace, desired.name, patch)
+    except KubeApiError as exc:
+        raise _refused(desired, exc) if exc.status in _REFUSED_FOR_GOOD else exc from None
     return WriteOutcome(updated=True)
+
+
+def _refused(desired: DesiredTarget, exc: KubeApiError) -> TargetRefused:
+    kind = "Secret" if desired.is_secret else "ConfigMap"
+    size = sum(len(value.encode()) for value in desired.data.values())
+    return TargetRefused(
+        f"the Kubernetes API refused {kind} {desired.name!r} ({exc.status} {exc.reason}: {exc.message}); its data "
+        f"is {size} bytes (at most 1 MiB in all); check the labels, annotations, type and template"
+    )
 
 
 def _difference(

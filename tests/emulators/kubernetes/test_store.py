@@ -6,6 +6,8 @@ References are to the Kubernetes API conventions
 
 from __future__ import annotations
 
+import base64
+
 from .conftest import WIDGETS, KubeApi, widget
 
 SECRETS = "/api/v1/namespaces/default/secrets"
@@ -155,3 +157,29 @@ async def test_generate_name_creates_a_unique_name(kube_api: KubeApi) -> None:
 async def test_namespace_mismatch_between_body_and_url_is_400(kube_api: KubeApi) -> None:
     reply = await kube_api.post(SECRETS, {"metadata": {"name": "a", "namespace": "kube-system"}})
     assert reply.status == 400
+
+
+async def test_secret_data_over_1_mib_is_422_too_long_and_up_to_1_mib_is_accepted(kube_api: KubeApi) -> None:
+    """Secrets and ConfigMaps hold at most 1 MiB of data (core/v1 validation, MaxSecretSize); the
+    request itself may be larger (base64 and JSON), up to the API server's 3 MiB body limit."""
+    almost = base64.b64encode(b"x" * (1024 * 1024 - 10)).decode()
+    reply = await kube_api.post(SECRETS, {"metadata": {"name": "big"}, "data": {"token": almost}})
+    assert reply.status == 201
+    over = base64.b64encode(b"x" * (1024 * 1024 + 1)).decode()
+    reply = await kube_api.post(SECRETS, {"metadata": {"name": "bigger"}, "data": {"token": over}})
+    assert reply.status == 422
+    assert "Too long: must have at most 1048576 bytes" in reply.body["message"]
+    reply = await kube_api.post("/api/v1/namespaces/default/configmaps",
+                                {"metadata": {"name": "cm"}, "data": {"k": "x" * (1024 * 1024 + 1)}})
+    assert reply.status == 422
+
+
+async def test_invalid_data_keys_and_labels_are_422(kube_api: KubeApi) -> None:
+    reply = await kube_api.post(SECRETS, {"metadata": {"name": "k"}, "stringData": {"bad key": "v"}})
+    assert reply.status == 422 and "data[bad key]" in reply.body["message"]
+    reply = await kube_api.post(SECRETS, {"metadata": {"name": "l", "labels": {"team": "a b"}}})
+    assert reply.status == 422 and "metadata.labels[team]" in reply.body["message"]
+    reply = await kube_api.post(SECRETS, {"metadata": {"name": "m", "labels": {"-bad": "x"}}})
+    assert reply.status == 422 and "metadata.labels" in reply.body["message"]
+    reply = await kube_api.post(SECRETS, {"metadata": {"name": "n", "labels": {"example.com/team": "a-b_c.d"}}})
+    assert reply.status == 201

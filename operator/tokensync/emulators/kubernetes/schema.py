@@ -168,7 +168,7 @@ class SchemaWalker:
             self.fail(field, "FieldValueNotSupported", f"Unsupported value: {_describe(value)}: supported values: "
                       f"{allowed}")
         if isinstance(value, str):
-            if "pattern" in schema and not re.search(schema["pattern"], value):
+            if "pattern" in schema and not re.search(_go_anchors(schema["pattern"]), value):
                 self.fail(field, "FieldValueInvalid", f"Invalid value: {_describe(value)}: {field} in body should "
                           f"match '{schema['pattern']}'")
             if "minLength" in schema and len(value) < schema["minLength"]:
@@ -207,3 +207,11 @@ def process(obj: dict[str, Any], schema: dict[str, Any] | None, old: dict[str, A
     walker = SchemaWalker()
     result = walker.walk(obj, schema, "", _MISSING if old is None else old, root=True)
     return result, walker.causes, walker.unknown_fields
+
+
+def _go_anchors(pattern: str) -> str:
+    """The API server matches patterns with Go's regexp, whose ``$`` (without the m flag) is the
+    end of the text; Python's also matches before a final newline."""
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        return pattern[:-1] + r"\Z"
+    return pattern

@@ -73,7 +73,8 @@ class ApiServer:
         self.bookmark_interval = bookmark_interval
         self.requests: list[tuple[str, str]] = []
         self.responses: list[tuple[str, str, int]] = []  # (method, path?query, status)
-        self.app = web.Application(middlewares=[self._middleware])
+        # A real API server takes request bodies up to 3 MiB (a 1 MiB Secret, base64 and JSON).
+        self.app = web.Application(middlewares=[self._middleware], client_max_size=3 * 1024 * 1024)
         self.app.router.add_get("/version", self._version)
         for probe in ("/healthz", "/readyz", "/livez"):
             self.app.router.add_get(probe, self._ok)

@@ -133,6 +133,9 @@ class Store:
                                        or not all(isinstance(v, str) for v in values.values())):
                 causes.append({"reason": "FieldValueInvalid", "field": f"metadata.{section}",
                                "message": "Invalid value: must be a map of string to string"})
+        causes.extend(_label_causes(obj["metadata"].get("labels")))
+        if resource.key in (("", "secrets"), ("", "configmaps")):
+            causes.extend(_data_causes(obj))
         if not resource.builtin:
             obj, schema_causes, unknown = schemas.process(obj, resource.schema, old)
             if strict and unknown:
@@ -446,3 +449,48 @@ class Store:
         """Forget the event history: watches resuming from any older resourceVersion get 410 Gone."""
         self._history.clear()
         self._history_floor = self.resource_version
+
+
+# What a real API server checks on labels and on Secret/ConfigMap data (apimachinery's validation).
+_LABEL_NAME_RE = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+_LABEL_PREFIX_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_CONFIG_KEY_RE = re.compile(r"^[-._a-zA-Z0-9]+$")
+MAX_DATA_BYTES = 1024 * 1024
+
+
+def _label_causes(labels: Any) -> list[dict[str, str]]:
+    if not isinstance(labels, dict):
+        return []
+    causes = []
+    for key, value in labels.items():
+        prefix, _, label_name = str(key).rpartition("/")
+        if (len(label_name) > 63 or not _LABEL_NAME_RE.match(label_name)
+                or (prefix and (len(prefix) > 253 or not _LABEL_PREFIX_RE.match(prefix)))):
+            causes.append({"reason": "FieldValueInvalid", "field": "metadata.labels",
+                           "message": f'Invalid value: "{key}": name part must consist of alphanumeric characters, '
+                                      "'-', '_' or '.', and must start and end with an alphanumeric character"})
+        if isinstance(value, str) and value and (len(value) > 63 or not _LABEL_NAME_RE.match(value)):
+            causes.append({"reason": "FieldValueInvalid", "field": f"metadata.labels[{key}]",
+                           "message": f'Invalid value: "{value}": a valid label must be an empty string or consist '
+                                      "of alphanumeric characters, '-', '_' or '.', and must start and end with an "
+                                      "alphanumeric character (at most 63 characters)"})
+    return causes
+
+
+def _data_causes(obj: Mapping[str, Any]) -> list[dict[str, str]]:
+    causes = []
+    total = 0
+    is_secret = obj.get("kind") == "Secret"
+    for section in ("data", "binaryData"):
+        for key, value in (obj.get(section) or {}).items():
+            if len(key) > 253 or not _CONFIG_KEY_RE.match(key):
+                causes.append({"reason": "FieldValueInvalid", "field": f"{section}[{key}]",
+                               "message": f'Invalid value: "{key}": a valid config key must consist of alphanumeric '
+                                          "characters, '-', '_' or '.'"})
+            encoded = is_secret or section == "binaryData"
+            total += (len(str(value)) * 3) // 4 if encoded else len(str(value).encode())
+    if total > MAX_DATA_BYTES:
+        field = "data" if is_secret else ""
+        causes.append({"reason": "FieldValueTooLong", "field": field,
+                       "message": f"Too long: must have at most {MAX_DATA_BYTES} bytes"})
+    return causes
