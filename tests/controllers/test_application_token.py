@@ -488,3 +488,27 @@ async def test_the_token_never_reaches_logs_events_or_status(
     ])
     assert token not in everything
     assert scenario.AK_SECRET not in everything
+
+
+async def test_many_tokens_read_their_shared_access_once_and_still_see_it_change(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator
+) -> None:
+    """The ClusterCloudAccess, its AccessKey Secret and the namespace are read once for twenty
+    tokens (then kept until a watch event says they changed), not once per sync."""
+    scenario.standard_cluster(kube, cloud)
+    names = [f"app-{i}" for i in range(20)]
+    for name in names:
+        kube.create(scenario.application_token(name))
+    await eventually(lambda: all(is_ready(kube, name)() for name in names), timeout=30)
+
+    def gets(path_end: str) -> int:
+        return sum(1 for method, path, _ in kube.responses if method == "GET" and path.endswith(path_end))
+
+    assert gets("/clustercloudaccesses/default") <= 2  # the CloudAccess controller's own read, and one more
+    assert gets(f"/namespaces/{scenario.SYSTEM_NS}/secrets/tokensync-ak") <= 2
+    assert gets(f"/api/v1/namespaces/{NS}") <= 1
+
+    # A change is seen at once: the namespace's labels no longer match the selector.
+    kube.patch(API, "clustercloudaccesses", None, "default",
+               {"spec": {"namespaceSelector": {"matchLabels": {"team": "other"}}}})
+    await eventually(lambda: all(has_reason(kube, name, "CloudAccessForbidden")() for name in names), timeout=30)

@@ -8,6 +8,7 @@ so temporary credentials (STS, RRSA) are reused until they near expiry.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Hashable
@@ -37,6 +38,7 @@ CLOUD_ACCESSES = Resource(GROUP, VERSION, "cloudaccesses")
 CLUSTER_CLOUD_ACCESSES = Resource(GROUP, VERSION, "clustercloudaccesses", namespaced=False)
 
 AccessKey = tuple[str, str, str]  # (kind, namespace or "", name)
+ObjectKey = tuple[str, str, str]  # (plural, namespace or "", name)
 
 
 class AccessProblem(Exception):
@@ -78,6 +80,12 @@ class AccessResolver:
         self._settings = settings
         self._on_request = on_request
         self._clients: dict[AccessKey, tuple[tuple[str, ...], CloudClient]] = {}
+        # Access objects, their Secrets and namespaces as last read, until a watch event says
+        # they changed (forget_object): thousands of resources share a handful of them, and
+        # reading them on every sync tripled the requests per sync.
+        self._read_cache: dict[ObjectKey, dict[str, Any]] = {}
+        self._changes: defaultdict[ObjectKey, int] = defaultdict(int)
+        self._reading: dict[ObjectKey, asyncio.Future[dict[str, Any] | None]] = {}
         # Which resources used which access last: re-evaluated when the access changes.
         self.dependents: defaultdict[AccessKey, set[Hashable]] = defaultdict(set)
 
@@ -87,6 +95,34 @@ class AccessResolver:
 
     def invalidate(self, key: AccessKey) -> None:
         self._clients.pop(key, None)
+
+    def forget_object(self, resource: Resource, namespace: str | None, name: str) -> None:
+        """A watch saw this object change: the next read goes to the API server."""
+        key = (resource.plural, namespace or "", name)
+        self._read_cache.pop(key, None)
+        self._reading.pop(key, None)  # a read under way may predate the change: later readers ask again
+        self._changes[key] += 1
+
+    async def _read(self, resource: Resource, namespace: str | None, name: str) -> dict[str, Any] | None:
+        key = (resource.plural, namespace or "", name)
+        cached = self._read_cache.get(key)
+        if cached is not None:
+            return cached
+        reading = self._reading.get(key)
+        if reading is not None:
+            return await asyncio.shield(reading)  # many syncs start at once: one request serves them
+        changes = self._changes[key]
+        reading = asyncio.ensure_future(self._kube.get(resource, namespace, name))
+        self._reading[key] = reading
+        try:
+            body = await asyncio.shield(reading)
+        finally:
+            if self._reading.get(key) is reading:
+                del self._reading[key]
+        # Not kept when it may be older than a change seen meanwhile; absence is never kept.
+        if body is not None and self._changes[key] == changes:
+            self._read_cache[key] = body
+        return body
 
     async def resolve(self, namespace: str, ref: CloudAccessRef | None, *, dependent: Hashable) -> ResolvedAccess:
         """The client a resource in ``namespace`` may use, or AccessProblem saying why not."""
@@ -109,7 +145,7 @@ class AccessResolver:
     ) -> tuple[dict[str, Any], CloudAccessSpec | ClusterCloudAccessSpec]:
         kind, access_namespace, name = key
         resource = CLOUD_ACCESSES if kind == "CloudAccess" else CLUSTER_CLOUD_ACCESSES
-        body = await self._kube.get(resource, access_namespace or None, name)
+        body = await self._read(resource, access_namespace or None, name)
         if body is None:
             where = f" in namespace {access_namespace!r}" if kind == "CloudAccess" else ""
             raise AccessProblem("CloudAccessNotFound", f"{kind} {name!r} not found{where}{hint}")
@@ -145,7 +181,7 @@ class AccessResolver:
         return ResolvedAccess(key, client, spec.region_id)
 
     async def _check_selector(self, spec: ClusterCloudAccessSpec, name: str, namespace: str) -> None:
-        ns = await self._kube.get(NAMESPACES, None, namespace)
+        ns = await self._read(NAMESPACES, None, namespace)
         labels = ((ns or {}).get("metadata") or {}).get("labels") or {}
         if not selector_matches(spec.namespace_selector, labels):
             raise AccessProblem(
@@ -171,7 +207,7 @@ class AccessResolver:
                 raise AccessProblem(
                     "InvalidSpec", f"{kind} {name!r}: auth.accessKey.secretRef.namespace is required"
                 )
-            secret = await self._kube.get(SECRETS, secret_namespace, ref.name)
+            secret = await self._read(SECRETS, secret_namespace, ref.name)
             if secret is None:
                 raise AccessProblem(
                     "InvalidCredentials",

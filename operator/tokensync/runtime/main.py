@@ -72,6 +72,8 @@ def run_operator(
     if not verbose:
         # One line per HTTP request drowns what matters; failures are reported by tokensync.
         logging.getLogger("httpx").setLevel(logging.WARNING)
+        # kopf logs "Handler ... succeeded" for every watch event (every Secret in the cluster).
+        logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     with contextlib.suppress(KeyboardInterrupt):
         return asyncio.run(_run(namespaces, metrics_port, health_port, leader_election, cloud_settings))
     return 0

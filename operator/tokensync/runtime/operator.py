@@ -20,7 +20,7 @@ import kopf
 from tokensync.api.common import GROUP, VERSION
 from tokensync.clock import SYSTEM_CLOCK, Clock
 from tokensync.cloud.client import ClientSettings, HttpPool
-from tokensync.controllers.access_resolver import AccessResolver
+from tokensync.controllers.access_resolver import CLOUD_ACCESSES, CLUSTER_CLOUD_ACCESSES, AccessResolver
 from tokensync.controllers.application_token import ApplicationTokenController
 from tokensync.controllers.cloud_access import CloudAccessController
 from tokensync.controllers.ram_application import RamApplicationController
@@ -30,6 +30,7 @@ from tokensync.controllers.work_queue import WorkQueue
 from tokensync.kube.client import KubeClient
 from tokensync.kube.config import ConnectionSettings
 from tokensync.kube.events import EventRecorder
+from tokensync.kube.resources import NAMESPACES, SECRETS, Resource
 from tokensync.runtime import metrics
 
 logger = logging.getLogger(__name__)
@@ -96,6 +97,10 @@ class Operator:
                 if dependent_namespace == name:
                     self._wake_dependent(dependent, f"the labels of namespace {name} changed")
 
+    def _forget(self, resource: Resource, event: kopf.RawEvent) -> None:
+        meta = event["object"].get("metadata") or {}
+        self.access.forget_object(resource, meta.get("namespace"), str(meta.get("name") or ""))
+
     def start(self) -> None:
         for queue in self._queues:
             queue.start()
@@ -147,18 +152,22 @@ class Operator:
 
         @kopf.on.event(GROUP, VERSION, "cloudaccesses", registry=registry)
         async def cloud_access_event(event: kopf.RawEvent, **_: Any) -> None:
+            self._forget(CLOUD_ACCESSES, event)
             self.cloud_accesses.observe(event.get("type"), dict(event["object"]))
 
         @kopf.on.event(GROUP, VERSION, "clustercloudaccesses", registry=registry)
         async def cluster_cloud_access_event(event: kopf.RawEvent, **_: Any) -> None:
+            self._forget(CLUSTER_CLOUD_ACCESSES, event)
             self.cloud_accesses.observe(event.get("type"), dict(event["object"]))
 
         @kopf.on.event("", "v1", "namespaces", registry=registry)
         async def namespace_event(event: kopf.RawEvent, **_: Any) -> None:
+            self._forget(NAMESPACES, event)
             self._namespace_changed(event.get("type"), dict(event["object"]))
 
         @kopf.on.event("", "v1", "secrets", registry=registry)
         async def secret_event(event: kopf.RawEvent, **_: Any) -> None:
+            self._forget(SECRETS, event)
             secret: dict[str, Any] = dict(event["object"])
             labels = (secret.get("metadata") or {}).get("labels") or {}
             if labels.get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE:
