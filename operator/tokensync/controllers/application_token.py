@@ -42,6 +42,7 @@ from tokensync.controllers.target_writer import (
     write_target,
 )
 from tokensync.controllers.templates import TemplateError, render_templates
+from tokensync.kube.errors import KubeApiError
 from tokensync.kube.resources import SECRETS, Resource
 from tokensync.runtime import metrics
 
@@ -146,7 +147,10 @@ class ApplicationTokenController(SyncedResourceController):
 
         owner = Owner.from_body(body)
         secret_name = spec.secret.name if spec.secret and spec.secret.name else meta["name"]
-        existing = await self.kube.get(SECRETS, key[0], secret_name)
+        # Before its first success a resource's Secret is most likely not there yet: create it
+        # and read it only if that meets one (a request less per new resource; see _write).
+        unread = not status.get("secretName") and spec.secret.creation_policy != "Merge"
+        existing = None if unread else await self.kube.get(SECRETS, key[0], secret_name)
         drifted = has_drifted(existing, owner, is_secret=True)
         cached = self._tokens.get(key)
         if cached is not None and cached.fingerprint != status.get("tokenHash"):
@@ -215,7 +219,8 @@ class ApplicationTokenController(SyncedResourceController):
                             expiration_time=token.expiration_time - skew)
             return
 
-        written = await self._write(key, body, spec, owner, secret_name, existing, token, started, repair=False)
+        written = await self._write(key, body, spec, owner, secret_name, existing, token, started, repair=False,
+                                    unread=unread)
         if written is None:
             return
         plan = plan_after_read(
@@ -279,6 +284,7 @@ class ApplicationTokenController(SyncedResourceController):
         started: float,
         *,
         repair: bool,
+        unread: bool = False,
     ) -> _Written | None:
         """Write the Secret and restart workloads on a new value; None after reporting a failure."""
         values = secret_values(token)
@@ -303,7 +309,13 @@ class ApplicationTokenController(SyncedResourceController):
             annotations={**dict(target.annotations or {}), EXPIRES_AT_ANNOTATION: values["expiresAt"]},
         )
         try:
-            outcome = await write_target(self.kube, owner, desired, existing)
+            try:
+                outcome = await write_target(self.kube, owner, desired, existing)
+            except KubeApiError as exc:
+                if not (unread and exc.conflict):
+                    raise
+                existing = await self.kube.get(SECRETS, key[0], secret_name)  # it was there after all
+                outcome = await write_target(self.kube, owner, desired, existing)
         except TargetConflict as conflict:
             await self.fail(key, body, reason="SecretConflict", event_reason="SecretConflict", message=str(conflict),
                             retryable=True, transient=False, started=started)

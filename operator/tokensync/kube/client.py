@@ -23,7 +23,7 @@ _PATCH_CONTENT_TYPES: dict[PatchType, str] = {
 
 
 class KubeClient:
-    def __init__(self, settings: ConnectionSettings, *, timeout_seconds: float = 30.0, max_connections: int = 50):
+    def __init__(self, settings: ConnectionSettings, *, timeout_seconds: float = 30.0, max_connections: int = 16):
         self._settings = settings
         self._http = httpx.AsyncClient(
             base_url=settings.server,

@@ -7,11 +7,14 @@ only what an HTTP client needs, and refresh rotating service-account tokens on u
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import kubernetes.config
 from kubernetes.client import Configuration
+
+AUTHORIZATION_REREAD = 10.0  # seconds; kubelet refreshes projected tokens long before they expire
 
 
 @dataclass
@@ -21,12 +24,23 @@ class ConnectionSettings:
     client_cert: tuple[str, str] | None = None
     _configuration: Any = field(default=None, repr=False)
     _static_authorization: str | None = field(default=None, repr=False)
+    _cached_authorization: tuple[float, str | None] | None = field(default=None, repr=False, compare=False)
 
     def authorization(self) -> str | None:
-        """The Authorization header, re-read each call so rotating tokens keep working."""
+        """The Authorization header, re-read every 10 s so rotating tokens keep working (the
+        client's refresh hook re-reads the kubeconfig: too costly for every request)."""
         configuration = self._configuration
         if configuration is None:
             return self._static_authorization
+        now = time.monotonic()
+        if self._cached_authorization is not None and now - self._cached_authorization[0] < AUTHORIZATION_REREAD:
+            return self._cached_authorization[1]
+        value = self._read_authorization(configuration)
+        self._cached_authorization = (now, value)
+        return value
+
+    @staticmethod
+    def _read_authorization(configuration: Any) -> str | None:
         hook = getattr(configuration, "refresh_api_key_hook", None)
         if hook is not None:
             hook(configuration)
