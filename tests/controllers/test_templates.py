@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tokensync.controllers.templates import TemplateError, render_templates
@@ -57,3 +59,42 @@ def test_an_error_never_carries_the_token_value() -> None:
             render_templates({"k": template}, VALUES)
         except TemplateError as exc:
             assert "TOKEN-CANARY-123" not in str(exc)
+
+
+@pytest.mark.parametrize(
+    ("template", "why"),
+    [
+        ("{{ token * 10**9 }}", "repeating a value"),
+        ("{{ [token] * 10**7 }}", "repeating a value"),
+        ("{{ '%0999999999d' % 1 }}", "%-formatting"),
+        ("{{ token.center(10**9) }}", "center() is not available"),
+        ("{{ '{:>999999999}'.format(1) }}", "format() is not available"),
+        ("{{ token | center(10**9) }}", "No filter named 'center'"),
+        ("{{ ('x' * 200000) | replace('', token) }}", "replace() would make"),
+        ("{{ token | list | join('x' * 200000) }}", "join() would make"),
+        ("{% for a in token %}{% for b in token %}x{% endfor %}{% endfor %}", "a loop inside a loop"),
+        ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "macros are not available"),
+        ("{% for c in token recursive %}{{ loop(c) }}{% endfor %}", "recursive loops"),
+        ("{% for c in token %}{{ 'x' * 200000 }}{% endfor %}", "larger than"),
+    ],
+)
+def test_work_and_memory_a_template_can_cost_are_bounded(template: str, why: str) -> None:
+    """Templates are spec text from any namespace, rendered in the operator's event loop: each
+    of these would allocate gigabytes or run for hours if it were rendered as written."""
+    with pytest.raises(TemplateError, match=re.escape(why)):
+        render_templates({"k": template}, VALUES)
+
+
+def test_one_loop_and_bounded_filters_still_work() -> None:
+    rendered = render_templates({"k": "{% for c in token %}{{ c }}{% endfor %}|{{ token | replace('-', '_') }}|"
+                                      "{{ token | list | join(',') | truncate(9, True, '') }}"}, VALUES)
+    assert rendered == {"k": "TOKEN-CANARY-123|TOKEN_CANARY_123|T,O,K,E,N"}
+
+
+def test_an_error_quotes_only_what_the_template_contains() -> None:
+    """``{}[token[1:]]`` fails with jinja2 quoting the missing key: most of the token."""
+    with pytest.raises(TemplateError) as caught:
+        render_templates({"k": "{{ {}[token[1:]] }}"}, VALUES)
+    assert "OKEN-CANARY" not in str(caught.value) and "'<value>'" in str(caught.value)
+    with pytest.raises(TemplateError, match="'tokn' is undefined"):
+        render_templates({"k": "{{ tokn }}"}, VALUES)

@@ -61,6 +61,27 @@ _environment.globals.clear()  # no range(), lipsum(), dict(), cycler(), joiner()
 _environment.filters = {name: _environment.filters[name] for name in _SAFE_FILTERS}
 
 
+def _bounded_replace(value: Any, old: Any, new: Any, count: int | None = None) -> str:
+    text, before, after = str(value), str(old), str(new)
+    hits = text.count(before) if before else len(text) + 1
+    if count is not None and count >= 0:
+        hits = min(hits, count)
+    if len(text) + hits * max(0, len(after) - len(before)) > MAX_TEMPLATE_OUTPUT:
+        raise jinja2.exceptions.SecurityError("replace() would make a value that is too large")
+    return text.replace(before, after, -1 if count is None else count)
+
+
+def _bounded_join(value: Any, separator: Any = "") -> str:
+    items, glue = [str(item) for item in value], str(separator)
+    if sum(map(len, items)) + len(glue) * max(0, len(items) - 1) > MAX_TEMPLATE_OUTPUT:
+        raise jinja2.exceptions.SecurityError("join() would make a value that is too large")
+    return glue.join(items)
+
+
+_environment.filters["replace"] = _bounded_replace
+_environment.filters["join"] = _bounded_join
+
+
 def _check_structure(tree: nodes.Template) -> str | None:
     """Refuse what makes the work grow faster than the template: loops in loops, macros (which
     can recurse or loop inside a loop), recursive loops, and include/import/extends."""
