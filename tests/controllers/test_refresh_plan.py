@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tokensync.controllers.refresh_plan import (
+    EXPIRED_BACKOFF_CAP,
     MAX_RETRY_AFTER,
     RefreshPlan,
     RefreshPolicy,
@@ -736,3 +737,18 @@ def test_restart_does_not_burst_reads_of_fresh_tokens() -> None:
                for reason, when in zip(reasons, next_reads, strict=True))
     assert 300 < reasons.count("refresh due") < 400
     assert reasons.count(None) == 1000 - reasons.count("refresh due")
+
+
+@pytest.mark.parametrize("attempts", [1, 5, 9, 20, 100])
+def test_a_transient_failure_after_expiry_is_retried_within_two_minutes(attempts: int) -> None:
+    """The Secret already holds an expired token: once the cloud answers again, the renewal must
+    not wait a 30-minute backoff step."""
+    plan = failure_plan(attempts, expires_in=-timedelta(minutes=10))
+    assert POLICY.min_interval <= wait_of(plan) <= EXPIRED_BACKOFF_CAP
+    assert "has expired" in plan.why
+
+
+def test_a_failure_that_needs_a_person_keeps_the_full_backoff_after_expiry() -> None:
+    """NotFound or AccessDenied after expiry: reading sooner cannot help, so quota is not burnt."""
+    wait = wait_of(failure_plan(20, transient=False, expires_in=-timedelta(minutes=10)))
+    assert wait == POLICY.max_backoff

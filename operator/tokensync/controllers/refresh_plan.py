@@ -51,6 +51,8 @@ JITTER_SHARE = 0.10
 # While a known expiry is ahead, a failed read is retried after at most this share of the time
 # left: about four more attempts fit before expiry, whatever the backoff had grown to.
 EXPIRY_BACKOFF_SHARE = 0.25
+# Longest wait between retries of a transient failure once the token has expired.
+EXPIRED_BACKOFF_CAP = timedelta(minutes=2)
 # After the renewal moment has passed (the cloud has not rotated the token yet), the wait is as
 # long as the renewal is overdue: reads double their spacing without keeping a counter. A cloud
 # that issues a new value only at expiry costs about ten reads per renewal of a 1 h token (a
@@ -218,6 +220,12 @@ def plan_after_failure(
             expiry_cap = max(time_left * EXPIRY_BACKOFF_SHARE, min_interval)
             if expiry_cap < cap:
                 cap, why = expiry_cap, f"{why}, shortened as expiry nears"
+        elif transient:
+            # The Secret already holds an expired token: once the cloud is back, every minute
+            # counts more than the few calls a failing retry costs.
+            expired_cap = max(EXPIRED_BACKOFF_CAP, min_interval)
+            if expired_cap < cap:
+                cap, why = expired_cap, f"{why}, short while the token in the Secret has expired"
 
     ceiling = min(_exponential(policy.base_backoff, attempts), cap)
     # A fresh fraction per attempt: consecutive waits of one resource do not repeat one pattern.
