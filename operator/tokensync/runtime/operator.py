@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from collections.abc import AsyncIterator, Collection, Iterator
 from typing import Any, cast
@@ -250,18 +251,29 @@ def install_signal_handlers(stop: asyncio.Event) -> None:
 
 
 class _NotKopfs(Collection["asyncio.Task[Any]"]):
-    """The tasks kopf must leave alone when it stops: those that existed before it started, and
-    the controllers' dispatchers and syncs, whatever their age."""
+    """The tasks kopf must leave alone when it stops: all but kopf's own. kopf would otherwise
+    cancel every task created since it started, those of whoever embeds the operator (the
+    sandbox, a test's monitor) and the controllers' syncs in progress included."""
 
     def __init__(self, existing: Collection[asyncio.Task[Any]], operator: Operator) -> None:
         self._existing = frozenset(existing)
         self._operator = operator
 
     def __contains__(self, task: object) -> bool:
-        return task in self._existing or (isinstance(task, asyncio.Task) and self._operator.owns(task))
+        if not isinstance(task, asyncio.Task) or task in self._existing or self._operator.owns(task):
+            return True
+        return not _runs_kopf_code(task)
 
     def __iter__(self) -> Iterator[asyncio.Task[Any]]:
         return iter(self._existing)
 
     def __len__(self) -> int:
         return len(self._existing)
+
+
+_KOPF_PACKAGE = os.path.dirname(kopf.__file__) + os.sep
+
+
+def _runs_kopf_code(task: asyncio.Task[Any]) -> bool:
+    code = getattr(task.get_coro(), "cr_code", None)
+    return code is not None and str(code.co_filename).startswith(_KOPF_PACKAGE)
