@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests import scenario
@@ -91,3 +93,26 @@ async def test_a_namespaced_access_cannot_read_a_secret_elsewhere(
     kube.create(scenario.application_token(cloudAccessRef={"kind": "CloudAccess", "name": "idaas"}))
     await eventually(has_reason(kube, "billing-api", "InvalidCredentials"))
     assert f"{NS}/tokensync-ak" in condition(kube, "billing-api")["message"]
+
+
+async def test_a_watch_that_lists_again_does_not_re_read_every_token(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator
+) -> None:
+    """After 410 Gone the watches list everything again, the AccessKey Secret included: that is
+    not a change of credentials, and the tokens of a working access are not read again."""
+    scenario.standard_cluster(kube, cloud)
+    names = [f"app-{i}" for i in range(10)]
+    for name in names:
+        kube.create(scenario.application_token(name))
+    await eventually(lambda: all(is_ready(kube, name)() for name in names))
+    reads = cloud.calls("ObtainApplicationToken")
+    for _ in range(3):
+        kube.expire_watch_history()
+        kube.close_watches()
+        await asyncio.sleep(120)
+    assert cloud.calls("ObtainApplicationToken") == reads
+
+    # A real change of the Secret still reaches every token that uses it.
+    kube.apply(scenario.access_key_secret())
+    kube.patch("v1", "secrets", scenario.SYSTEM_NS, "tokensync-ak", {"metadata": {"labels": {"rotated": "yes"}}})
+    await eventually(lambda: cloud.calls("ObtainApplicationToken") >= reads + len(names), timeout=60)

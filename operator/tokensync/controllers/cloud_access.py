@@ -19,7 +19,7 @@ from tokensync.controllers.access_resolver import (
     AccessProblem,
     AccessResolver,
 )
-from tokensync.controllers.status_report import READY, patch_status, status_unchanged, with_condition
+from tokensync.controllers.status_report import READY, condition_of, patch_status, status_unchanged, with_condition
 from tokensync.controllers.work_queue import WorkQueue
 from tokensync.kube.client import KubeClient
 from tokensync.kube.errors import KubeApiError
@@ -51,6 +51,7 @@ class CloudAccessController:
         self._recheck_seconds = recheck_seconds
         self._objects: dict[AccessKey, dict[str, Any]] = {}
         self._written: dict[AccessKey, dict[str, Any]] = {}  # the status this operator last wrote
+        self._secret_versions: dict[tuple[str, str], str] = {}  # AccessKey Secrets: last resourceVersion seen
         self.queue: WorkQueue[AccessKey] = WorkQueue(self.reconcile, concurrency=4)
 
     def observe(self, event_type: str | None, body: dict[str, Any]) -> None:
@@ -71,13 +72,29 @@ class CloudAccessController:
             self._changed(key, "its cloud access changed")
 
     def observe_secret(self, event_type: str | None, secret: dict[str, Any]) -> None:
-        """An AccessKey Secret changed: new credentials for every resource using them."""
+        """An AccessKey Secret changed: new credentials for every resource using them.
+
+        Only a real change counts: a watch that lists again after a reconnect replays every
+        Secret, and waking every token of a healthy access for that would read them all again.
+        """
         meta = secret.get("metadata") or {}
         where = (str(meta.get("namespace") or ""), str(meta.get("name")))
+        version = str(meta.get("resourceVersion") or "")
+        previous = self._secret_versions.get(where)
+        if event_type == "DELETED":
+            self._secret_versions.pop(where, None)
+        else:
+            self._secret_versions[where] = version
         for key, body in self._objects.items():
-            if where in _secret_refs(key, body):
-                self.queue.schedule(key, 0.0)
-                self._changed(key, "the Secret with its AccessKey changed")
+            if where not in _secret_refs(key, body):
+                continue
+            if event_type != "DELETED" and previous == version:
+                continue
+            working = (condition_of(body, READY) or {}).get("status") == "True"
+            if event_type != "DELETED" and previous is None and working:
+                continue  # first sight (the initial listing) of the Secret of a working access
+            self.queue.schedule(key, 0.0)
+            self._changed(key, "the Secret with its AccessKey changed")
 
     def _changed(self, key: AccessKey, reason: str) -> None:
         self._access.invalidate(key)
