@@ -592,13 +592,15 @@ async def test_random_templates_render_exactly_or_are_invalid_spec(
 ) -> None:
     capture_logs(caplog)
     passwd = Path("/etc/passwd").read_text().splitlines()[0] if Path("/etc/passwd").exists() else "root:x:0:0"
-    first = {"Authorization": "Bearer {{ token }}"}
+    first = {"Authorization": "Bearer {{ token }}", "ms": "{{ expirationTime }}"}
     good = await ready_token(kube, cloud, "tpl", "token_tpl", secret={"template": first})
     expires_at = status(kube, "tpl")["expirationTime"]
     expiry = parse_rfc3339(expires_at)
     assert expiry is not None
+    # The status has whole seconds; the cloud's ExpirationTime has milliseconds.
+    assert 0 <= int(good["ms"]) - int(expiry.timestamp() * 1000) < 1000
     values = {"token": cloud.token_value("token_tpl"), "tokenType": "bearer_token", "expiresAt": expires_at,
-              "expirationTime": str(int(expiry.timestamp() * 1000)), "applicationTokenId": "token_tpl",
+              "expirationTime": good["ms"], "applicationTokenId": "token_tpl",
               "applicationId": "app_demo", "instanceId": "idaas_demo"}
     assert good == expected_rendering(first, values)
 

@@ -96,6 +96,11 @@ class AccessResolver:
     def invalidate(self, key: AccessKey) -> None:
         self._clients.pop(key, None)
 
+    def uses_secret_version(self, key: AccessKey, resource_version: str) -> bool:
+        """Whether the client of ``key`` was made from this version of its AccessKey Secret."""
+        cached = self._clients.get(key)
+        return cached is not None and cached[0][1] == resource_version
+
     def forget_object(self, resource: Resource, namespace: str | None, name: str) -> None:
         """A watch saw this object change: the next read goes to the API server."""
         key = (resource.plural, namespace or "", name)

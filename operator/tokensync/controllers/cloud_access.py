@@ -88,8 +88,8 @@ class CloudAccessController:
         for key, body in self._objects.items():
             if where not in _secret_refs(key, body):
                 continue
-            if event_type != "DELETED" and previous == version:
-                continue
+            if event_type != "DELETED" and (previous == version or self._access.uses_secret_version(key, version)):
+                continue  # seen before, or what the access's client was already made from
             working = (condition_of(body, READY) or {}).get("status") == "True"
             if event_type != "DELETED" and previous is None and working:
                 continue  # first sight (the initial listing) of the Secret of a working access
