@@ -504,8 +504,9 @@ async def test_many_tokens_read_their_shared_access_once_and_still_see_it_change
     def gets(path_end: str) -> int:
         return sum(1 for method, path, _ in kube.responses if method == "GET" and path.endswith(path_end))
 
-    assert gets("/clustercloudaccesses/default") <= 2  # the CloudAccess controller's own read, and one more
-    assert gets(f"/namespaces/{scenario.SYSTEM_NS}/secrets/tokensync-ak") <= 2
+    # Read again only after a watch event for it: its own status write is one (and may race a read).
+    assert gets("/clustercloudaccesses/default") <= 3
+    assert gets(f"/namespaces/{scenario.SYSTEM_NS}/secrets/tokensync-ak") <= 3
     assert gets(f"/api/v1/namespaces/{NS}") <= 1
 
     # A change is seen at once: the namespace's labels no longer match the selector.

@@ -169,7 +169,8 @@ class AccessResolver:
     ) -> ResolvedAccess:
         kind, access_namespace, name = key
         secret_version, credentials = await self._credentials(kind, access_namespace, name, spec)
-        version = (str(body["metadata"].get("resourceVersion", "")), secret_version)
+        # generation, not resourceVersion: the access's own status writes must not drop cached STS credentials
+        version = (str(body["metadata"].get("generation", "")), secret_version)
         cached = self._clients.get(key)
         if cached and cached[0] == version:
             return ResolvedAccess(key, cached[1], spec.region_id)

@@ -41,7 +41,7 @@ class CloudAccessController:
         kube: KubeClient,
         access: AccessResolver,
         clock: Clock,
-        wake_dependent: Callable[[Any, str], None],
+        wake_dependent: Callable[[Any, str, bool], None],
         recheck_seconds: float = 3600.0,
     ) -> None:
         self._kube = kube
@@ -94,12 +94,14 @@ class CloudAccessController:
             if event_type != "DELETED" and previous is None and working:
                 continue  # first sight (the initial listing) of the Secret of a working access
             self.queue.schedule(key, 0.0)
-            self._changed(key, "the Secret with its AccessKey changed")
+            # First sight of a Secret: only resources that failed need a new try; one whose
+            # first sync is under way reads this very Secret.
+            self._changed(key, "the Secret with its AccessKey changed", only_failing=previous is None)
 
-    def _changed(self, key: AccessKey, reason: str) -> None:
+    def _changed(self, key: AccessKey, reason: str, *, only_failing: bool = False) -> None:
         self._access.invalidate(key)
         for dependent in list(self._access.dependents.get(key, ())):
-            self._wake_dependent(dependent, reason)
+            self._wake_dependent(dependent, reason, only_failing)
 
     async def reconcile(self, key: AccessKey) -> None:
         body = self._objects.get(key)

@@ -97,8 +97,11 @@ class SyncedResourceController(ABC):
         if kind == self.kind and key in self.objects and (event_type == "DELETED" or drifted):
             self.queue.schedule(key, 0.0)
 
-    def wake(self, key: Key, reason: str) -> None:
-        """Read now, whatever the plan said (e.g. the cloud access it uses changed)."""
+    def wake(self, key: Key, reason: str, *, only_failing: bool = False) -> None:
+        """Read now, whatever the plan said (e.g. the cloud access it uses changed); with
+        ``only_failing``, only if its last sync failed."""
+        if only_failing and ready_status(self.objects.get(key) or {}) != "False":
+            return
         if key in self.objects:
             self.forced[key] = reason
             self.queue.schedule(key, 0.0)

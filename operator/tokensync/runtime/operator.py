@@ -72,11 +72,11 @@ class Operator:
             self.application_tokens.queue, self.ram_applications.queue, self.cloud_accesses.queue
         ]
 
-    def _wake_dependent(self, dependent: Any, reason: str) -> None:
+    def _wake_dependent(self, dependent: Any, reason: str, only_failing: bool = False) -> None:
         kind, key = dependent
         for controller in (self.application_tokens, self.ram_applications):
             if kind == controller.kind:
-                controller.wake(key, reason)
+                controller.wake(key, reason, only_failing=only_failing)
 
     def _namespace_changed(self, event_type: str | None, namespace: dict[str, Any]) -> None:
         """A namespace's labels decide which ClusterCloudAccess serves it: re-check its resources."""
