@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tokensync.controllers.refresh_plan import (
@@ -357,6 +357,11 @@ def test_fresh_token_is_never_late_never_spinning(
     skew=skews,
     key=keys,
     create_known=st.booleans(),
+)
+@example(  # found by hypothesis 6.170: inside the jitter window, the overdue path passed renew_at
+    lifetime=timedelta(seconds=1), age=timedelta(0), skew=timedelta(0), key="0", create_known=False,
+    policy=RefreshPolicy(renew_before=None, renew_before_percentage=99.0, recheck_interval=timedelta(seconds=5),
+                         min_interval=timedelta(0), max_jitter=timedelta(seconds=1), expiry_grace=timedelta(0)),
 )
 def test_any_read_plan_keeps_its_guarantees(
     lifetime: timedelta, age: timedelta, policy: RefreshPolicy, skew: timedelta, key: str, create_known: bool

@@ -184,6 +184,9 @@ def _plan_overdue(
         wait, why = expiry - now, "first read after expiry"
     else:
         wait -= _jitter(fraction, wait, policy.max_jitter)
+    if renew_at > now and _shift(now, wait) > renew_at:
+        # Inside the jitter window the unjittered renewal moment may still be ahead: not past it.
+        wait = renew_at - now
     if wait < min_interval:
         wait = min_interval
         why = why if why in ("last read before expiry", "first read after expiry") else (
