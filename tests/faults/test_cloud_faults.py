@@ -16,7 +16,6 @@ action (``reshaped_answers``).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import itertools
 import logging
 from collections import Counter
@@ -28,12 +27,11 @@ import pytest
 
 from tests import scenario
 from tests.conftest import FAST_FORWARD
+from tests.faults.conftest import Reshape
 from tests.scenario import NS, condition, eventually, has_reason, is_ready, secret_data, status
 from tokensync.clock import LoopClock
 from tokensync.controllers.status_report import parse_rfc3339
 from tokensync.emulators.cloud import CloudEmulator
-from tokensync.emulators.cloud import app as cloud_app
-from tokensync.emulators.cloud.context import CallContext
 from tokensync.emulators.kubernetes import KubernetesEmulator
 from tokensync.runtime import metrics
 from tokensync.runtime.operator import Operator
@@ -68,26 +66,6 @@ def call_log(cloud: CloudEmulator, clock: LoopClock) -> CallLog:
     return log
 
 
-Reshape = Callable[[dict[str, Any]], dict[str, Any]]
-
-
-@pytest.fixture
-def reshaped_answers(monkeypatch: pytest.MonkeyPatch) -> Callable[[Reshape | None], None]:
-    """Make the emulator's ObtainApplicationToken answer pass through ``reshape`` (None: as is)."""
-    original = cloud_app.OPERATIONS[OBTAIN]
-    current: list[Reshape | None] = [None]
-
-    def handler(ctx: CallContext) -> dict[str, Any]:
-        answer = original.handler(ctx)
-        reshape = current[0]
-        return reshape(answer) if reshape is not None else answer
-
-    monkeypatch.setitem(cloud_app.OPERATIONS, OBTAIN, dataclasses.replace(original, handler=handler))
-
-    def use(reshape: Reshape | None) -> None:
-        current[0] = reshape
-
-    return use
 
 
 def backoff_ceiling(attempt: int) -> float:

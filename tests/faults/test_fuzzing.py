@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import dataclasses
 import logging
 import re
 import time
@@ -55,14 +54,13 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from tests import scenario
 from tests.conftest import FAST_FORWARD
+from tests.faults.conftest import Reshape
 from tests.scenario import NS, condition, eventually, is_ready, secret_data, status
 from tokensync.api.crds import crd_manifests
 from tokensync.clock import LoopClock
 from tokensync.controllers.status_report import parse_rfc3339
 from tokensync.controllers.templates import TemplateError, render_templates
 from tokensync.emulators.cloud import CloudEmulator
-from tokensync.emulators.cloud import app as cloud_app
-from tokensync.emulators.cloud.context import CallContext
 from tokensync.emulators.kubernetes import KubernetesEmulator
 from tokensync.emulators.kubernetes.errors import ApiError
 from tokensync.runtime import metrics
@@ -273,26 +271,6 @@ def settled(kube: KubernetesEmulator, plural: str, name: str) -> bool:
 
 # --- fixtures -----------------------------------------------------------------------------------
 
-Reshape = Callable[[dict[str, Any]], dict[str, Any]]
-
-
-@pytest.fixture
-def reshaped_answers(monkeypatch: pytest.MonkeyPatch) -> Callable[[Reshape | None], None]:
-    """Make the emulator's ObtainApplicationToken answer pass through ``reshape`` (None: as is)."""
-    original = cloud_app.OPERATIONS[OBTAIN]
-    current: list[Reshape | None] = [None]
-
-    def handler(ctx: CallContext) -> dict[str, Any]:
-        answer = original.handler(ctx)
-        reshape = current[0]
-        return reshape(answer) if reshape is not None else answer
-
-    monkeypatch.setitem(cloud_app.OPERATIONS, OBTAIN, dataclasses.replace(original, handler=handler))
-
-    def use(reshape: Reshape | None) -> None:
-        current[0] = reshape
-
-    return use
 
 
 @pytest.fixture
