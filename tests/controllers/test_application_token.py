@@ -139,7 +139,9 @@ async def test_a_cloud_that_issues_new_tokens_only_at_expiry_costs_a_few_reads_a
         else:  # jump to a little before expiry, then watch second by second
             await asyncio.sleep(max((expires - clock.now()).total_seconds() - 2, step.total_seconds()))
     reads = obtain_calls(cloud) - reads_at_start
-    assert reads <= hours * 13, reads  # renewal, ~10 doubling re-reads, the last before and first after expiry
+    # renewal, ~10 doubling re-reads, the last before and first after expiry; the uid-derived jitter
+    # moves the renewal inside its window, which adds up to two reads an hour for some uids
+    assert reads <= hours * 15, reads
     assert expired_for <= timedelta(seconds=8) * hours, expired_for
 
 
