@@ -84,8 +84,7 @@ class AccessResolver:
         # they changed (forget_object): thousands of resources share a handful of them, and
         # reading them on every sync tripled the requests per sync.
         self._read_cache: dict[ObjectKey, dict[str, Any]] = {}
-        self._changes: defaultdict[ObjectKey, int] = defaultdict(int)
-        self._reading: dict[ObjectKey, asyncio.Future[dict[str, Any] | None]] = {}
+        self._reading: dict[ObjectKey, asyncio.Future[dict[str, Any] | None]] = {}  # reads under way
         # Which resources used which access last: re-evaluated when the access changes.
         self.dependents: defaultdict[AccessKey, set[Hashable]] = defaultdict(set)
 
@@ -106,7 +105,6 @@ class AccessResolver:
         key = (resource.plural, namespace or "", name)
         self._read_cache.pop(key, None)
         self._reading.pop(key, None)  # a read under way may predate the change: later readers ask again
-        self._changes[key] += 1
 
     async def _read(self, resource: Resource, namespace: str | None, name: str) -> dict[str, Any] | None:
         key = (resource.plural, namespace or "", name)
@@ -116,16 +114,17 @@ class AccessResolver:
         reading = self._reading.get(key)
         if reading is not None:
             return await asyncio.shield(reading)  # many syncs start at once: one request serves them
-        changes = self._changes[key]
         reading = asyncio.ensure_future(self._kube.get(resource, namespace, name))
         self._reading[key] = reading
         try:
             body = await asyncio.shield(reading)
         finally:
-            if self._reading.get(key) is reading:
+            # Still ours unless forget_object saw a change meanwhile: only then is the body kept
+            # (absence is never kept).
+            current = self._reading.get(key) is reading
+            if current:
                 del self._reading[key]
-        # Not kept when it may be older than a change seen meanwhile; absence is never kept.
-        if body is not None and self._changes[key] == changes:
+        if body is not None and current:
             self._read_cache[key] = body
         return body
 

@@ -169,15 +169,10 @@ class ApplicationTokenController(SyncedResourceController):
         if due is None:
             if drifted and cached is not None:
                 await self._write(key, body, spec, owner, secret_name, existing, cached.token, started, repair=True)
-            next_read = parse_rfc3339(status.get("nextRefreshTime"))
             pending = _pending_restarts(spec, status, rotated=False)
-            if pending:
-                rotated_at = parse_rfc3339(status.get("lastRotationTime")) or now
-                remaining = await self._restart_workloads(key, body, pending, rotated_at=rotated_at)
-                if remaining != pending:
-                    await self.write_status(key, body, {"pendingRolloutRestarts": _as_status(remaining)})
-                next_read = _sooner_if_pending(next_read, remaining, now)
-            self.schedule_at(key, next_read)
+            rotated_at = parse_rfc3339(status.get("lastRotationTime")) or now
+            next_read = parse_rfc3339(status.get("nextRefreshTime"))
+            self.schedule_at(key, await self._settle_restarts(key, body, pending, rotated_at, next_read, now))
             return
 
         logger.info("ApplicationToken %s/%s: reading the token (%s)", key[0], key[1], due)
@@ -251,13 +246,8 @@ class ApplicationTokenController(SyncedResourceController):
         new_status["pendingRolloutRestarts"] = _as_status(pending)
         was_ready = ready_status(body) == "True"
         await self.write_status(key, body, new_status)
-        next_read = plan.next_read
-        if pending:
-            rotated_at = parse_rfc3339(new_status.get("lastRotationTime") or status.get("lastRotationTime")) or now
-            remaining = await self._restart_workloads(key, body, pending, rotated_at=rotated_at)
-            if remaining != pending:
-                await self.write_status(key, body, {"pendingRolloutRestarts": _as_status(remaining)})
-            next_read = _sooner_if_pending(next_read, remaining, now) or plan.next_read
+        rotated_at = parse_rfc3339(new_status.get("lastRotationTime") or status.get("lastRotationTime")) or now
+        next_read = await self._settle_restarts(key, body, pending, rotated_at, plan.next_read, now)
         if not was_ready:
             await self.events.post(body, "Normal", "Synced", f"Secret {secret_name} holds the token "
                                    f"{spec.application_token_id}; next read {rfc3339(plan.next_read)}")
@@ -338,6 +328,21 @@ class ApplicationTokenController(SyncedResourceController):
             await self.events.post(body, "Normal", "Rotated", f"the token in Secret {secret_name} changed")
         return _Written(fingerprint, rotated)
 
+    async def _settle_restarts(
+        self, key: Key, body: dict[str, Any], pending: list[tuple[str, str]], rotated_at: datetime,
+        next_read: datetime | None, now: datetime,
+    ) -> datetime | None:
+        """Restart what is owed, record what is left, and say when to look next."""
+        if not pending:
+            return next_read
+        remaining = await self._restart_workloads(key, body, pending, rotated_at=rotated_at)
+        if remaining != pending:
+            await self.write_status(key, body, {"pendingRolloutRestarts": _as_status(remaining)})
+        if not remaining:
+            return next_read
+        retry = now + RESTART_RETRY
+        return retry if next_read is None else min(next_read, retry)
+
     async def _restart_workloads(
         self, key: Key, body: dict[str, Any], targets: list[tuple[str, str]], *, rotated_at: datetime
     ) -> list[tuple[str, str]]:
@@ -374,13 +379,6 @@ def _pending_restarts(spec: ApplicationTokenSpec, status: dict[str, Any], *, rot
 
 def _as_status(targets: list[tuple[str, str]]) -> list[dict[str, str]] | None:
     return [{"kind": kind, "name": name} for kind, name in targets] or None
-
-
-def _sooner_if_pending(next_read: datetime | None, pending: list[tuple[str, str]], now: datetime) -> datetime | None:
-    if not pending:
-        return next_read
-    retry = now + RESTART_RETRY
-    return retry if next_read is None else min(next_read, retry)
 
 
 @dataclass(frozen=True)
