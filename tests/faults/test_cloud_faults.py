@@ -166,6 +166,9 @@ async def test_a_transient_fault_keeps_the_secret_backs_off_and_recovers(
     ready = condition(kube, "svc")
     assert ready["status"] == "False"
     assert "next attempt" in ready["message"]
+    # kstatus (Flux's health checks) reads this as still in progress, not failed: it clears by itself.
+    assert condition(kube, "svc", condition_type="Reconciling")["reason"] == reason
+    assert condition(kube, "svc", condition_type="Stalled") == {}
     warnings = [e for e in scenario.events(kube, "svc") if e["type"] == "Warning"]
     assert warnings and reason in warnings[-1]["message"]
 
@@ -185,6 +188,7 @@ async def test_a_transient_fault_keeps_the_secret_backs_off_and_recovers(
     cloud.clear_faults()
     await recovers_by_the_next_attempt(kube, cloud, clock, "svc", "token_day")
     assert (secret_data(kube, "svc") or {})["token"] == new_value
+    assert condition(kube, "svc", condition_type="Reconciling") == {}
     everything = everything_a_user_can_read(kube, caplog)
     assert good["token"] not in everything and new_value not in everything
     assert scenario.AK_SECRET not in everything

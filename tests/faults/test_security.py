@@ -303,7 +303,11 @@ async def test_a_cluster_cloud_access_serves_only_the_namespaces_its_selector_ma
     assert [c for c in signed_calls if c.access_key_id == CLUSTER_AK_ID] == obtained
     assert secret_data(kube, "via-cluster", TEAM_A) == good
     assert condition(kube, "via-cluster", namespace=TEAM_A)["reason"] == "CloudAccessForbidden"
+    # A person must act: kstatus (Flux's health checks) reads Stalled as failed, not in progress.
+    stalled = condition(kube, "via-cluster", namespace=TEAM_A, condition_type="Stalled")
+    assert (stalled["status"], stalled["reason"]) == ("True", "CloudAccessForbidden")
     assert condition(kube, "via-local", namespace=TEAM_A)["status"] == "True"  # its own access is untouched
+    assert condition(kube, "via-local", namespace=TEAM_A, condition_type="Stalled") == {}
     no_secret_anywhere(kube, cloud, caplog)
 
 

@@ -24,7 +24,7 @@ from tokensync.cloud.models import ApplicationToken
 from tokensync.controllers.access_resolver import AccessProblem, summarize_validation_error
 from tokensync.controllers.refresh_plan import RefreshPolicy, TokenLifetime, plan_after_read, read_due
 from tokensync.controllers.rollout import restart_workloads
-from tokensync.controllers.status_report import READY, parse_rfc3339, rfc3339, with_condition
+from tokensync.controllers.status_report import parse_rfc3339, rfc3339, with_ready
 from tokensync.controllers.synced_resource import (
     Key,
     SyncedResourceController,
@@ -231,8 +231,8 @@ class ApplicationTokenController(SyncedResourceController):
             "failedAttempts": 0,
             "tokenHash": written.fingerprint,
             "lastForceSync": force_sync_value(body),
-            "conditions": with_condition(
-                status.get("conditions"), condition_type=READY, status=True, reason="Synced",
+            "conditions": with_ready(
+                status.get("conditions"), ready=True, reason="Synced",
                 message=f"Secret {secret_name} holds the token; it expires at {rfc3339(token.expiration_time)}; "
                         f"next read {rfc3339(plan.next_read)} ({plan.why})",
                 generation=meta.get("generation"), now=now,

@@ -19,7 +19,7 @@ from tokensync.controllers.access_resolver import (
     AccessProblem,
     AccessResolver,
 )
-from tokensync.controllers.status_report import READY, condition_of, patch_status, status_unchanged, with_condition
+from tokensync.controllers.status_report import READY, condition_of, patch_status, status_unchanged, with_ready
 from tokensync.controllers.work_queue import WorkQueue
 from tokensync.kube.client import KubeClient
 from tokensync.kube.errors import KubeApiError
@@ -117,16 +117,19 @@ class CloudAccessController:
             reply = await resolved.client.get_caller_identity()
             identity = {"accountId": reply.value.account_id, "arn": reply.value.arn}
             ready, reason, message = True, "Verified", f"credentials work: {reply.value.arn}"
+            clears_by_itself = False
         except AccessProblem as problem:
             ready, reason, message = False, problem.reason, problem.message
+            clears_by_itself = False
         except CloudError as error:
             ready, reason, message = False, error.reason, str(error)
+            clears_by_itself = error.retryable
         status: dict[str, Any] = {
             "observedGeneration": meta.get("generation"),
             "identity": identity,
-            "conditions": with_condition(
-                (body.get("status") or {}).get("conditions"), condition_type=READY, status=ready, reason=reason,
-                message=message, generation=meta.get("generation"), now=now,
+            "conditions": with_ready(
+                (body.get("status") or {}).get("conditions"), ready=ready, reason=reason, message=message,
+                generation=meta.get("generation"), now=now, clears_by_itself=clears_by_itself,
             ),
         }
         try:

@@ -21,7 +21,7 @@ from tokensync.cloud.errors import CloudError
 from tokensync.cloud.models import RamApplication
 from tokensync.controllers.access_resolver import AccessProblem, summarize_validation_error
 from tokensync.controllers.refresh_plan import RefreshPolicy, plan_interval, read_due
-from tokensync.controllers.status_report import READY, condition_of, parse_rfc3339, rfc3339, with_condition
+from tokensync.controllers.status_report import condition_of, parse_rfc3339, rfc3339, with_condition, with_ready
 from tokensync.controllers.synced_resource import Key, SyncedResourceController, force_sync_value, jitter_key
 from tokensync.controllers.target_writer import (
     DesiredTarget,
@@ -179,8 +179,8 @@ class RamApplicationController(SyncedResourceController):
             return
         now = self.clock.now()
         plan = plan_interval(interval=interval, policy=self.policy_for(body), now=now, jitter_key=jitter_key(body))
-        conditions = with_condition(
-            status.get("conditions"), condition_type=READY, status=True, reason="Synced",
+        conditions = with_ready(
+            status.get("conditions"), ready=True, reason="Synced",
             message=f"ConfigMap {name} mirrors application {spec.app_id}; next read {rfc3339(plan.next_read)}",
             generation=meta.get("generation"), now=now,
         )

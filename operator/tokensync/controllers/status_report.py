@@ -1,7 +1,10 @@
 """How readiness is judged and reported: conditions, status patches, Events.
 
 Status is kstatus-compatible: a ``Ready`` condition in metav1.Condition shape carrying
-``observedGeneration``, so ``kubectl wait --for=condition=Ready``, Argo CD and Flux read it.
+``observedGeneration`` (what ``kubectl wait --for=condition=Ready`` and Argo CD read), and
+beside a False Ready the two conditions kstatus itself reads (Flux's health checks, cli-utils):
+``Reconciling`` when the failure clears by itself (throttling, an outage) and ``Stalled`` when
+it waits for a person (a bad key, a missing token, a conflict).
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from tokensync.kube.client import KubeClient
 from tokensync.kube.resources import Resource
 
 READY = "Ready"
+RECONCILING = "Reconciling"
+STALLED = "Stalled"
 
 
 def rfc3339(moment: datetime | None) -> str | None:
@@ -61,6 +66,32 @@ def with_condition(
         updated["observedGeneration"] = generation
     result.insert(0 if condition_type == READY else len(result), updated)
     return result
+
+
+def with_ready(
+    conditions: list[dict[str, Any]] | None,
+    *,
+    ready: bool,
+    reason: str,
+    message: str,
+    generation: int | None,
+    now: datetime,
+    clears_by_itself: bool = False,
+) -> list[dict[str, Any]]:
+    """Set ``Ready`` and the kstatus condition that goes with it.
+
+    Ready=True carries neither ``Reconciling`` nor ``Stalled`` (kstatus: Current). A False Ready
+    that a later retry fixes without anyone's help is ``Reconciling`` (kstatus: InProgress, so a
+    GitOps health check keeps waiting); one that needs a person is ``Stalled`` (kstatus: Failed).
+    """
+    updated = with_condition(conditions, condition_type=READY, status=ready, reason=reason, message=message,
+                             generation=generation, now=now)
+    companion = None if ready else (RECONCILING if clears_by_itself else STALLED)
+    updated = [c for c in updated if c.get("type") not in (RECONCILING, STALLED) or c.get("type") == companion]
+    if companion is not None:
+        updated = with_condition(updated, condition_type=companion, status=True, reason=reason, message=message,
+                                 generation=generation, now=now)
+    return updated
 
 
 def condition_of(body: dict[str, Any], condition_type: str) -> dict[str, Any] | None:

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from tokensync.clock import Clock
 from tokensync.controllers.access_resolver import AccessResolver
 from tokensync.controllers.refresh_plan import RefreshPolicy, plan_after_failure
-from tokensync.controllers.status_report import READY, parse_rfc3339, patch_status, rfc3339, with_condition
+from tokensync.controllers.status_report import READY, parse_rfc3339, patch_status, rfc3339, with_ready
 from tokensync.controllers.work_queue import WorkQueue
 from tokensync.kube.client import KubeClient
 from tokensync.kube.errors import KubeApiError
@@ -174,8 +174,8 @@ class SyncedResourceController(ABC):
             "failedAttempts": attempts,
             "nextRefreshTime": rfc3339(plan.next_read),
             "lastForceSync": force_sync_value(body),
-            "conditions": with_condition(
-                status.get("conditions"), condition_type=READY, status=False, reason=reason,
+            "conditions": with_ready(
+                status.get("conditions"), ready=False, reason=reason, clears_by_itself=transient,
                 message=message + next_text, generation=meta.get("generation"), now=now,
             ),
         }
