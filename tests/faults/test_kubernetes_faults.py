@@ -25,9 +25,11 @@ from tests import scenario
 from tests.conftest import FAST_FORWARD, operator_settings
 from tests.scenario import NS, condition, event_reasons, eventually, is_ready, secret_data, status
 from tokensync.clock import LoopClock
+from tokensync.controllers.status_report import parse_rfc3339
 from tokensync.emulators.cloud import CloudEmulator
 from tokensync.emulators.kubernetes import KubernetesEmulator
 from tokensync.kube.config import load_connection_settings
+from tokensync.runtime import metrics
 from tokensync.runtime.operator import Operator, running_operator
 
 pytestmark = FAST_FORWARD
@@ -217,3 +219,39 @@ async def test_restarting_the_operator_again_and_again_never_restarts_workloads_
     assert restarts[2] is not None and restarts[3] == restarts[2]  # one change, one restart
     assert event_reasons(kube, "svc").count("RolloutRestarted") == 1
     assert kube.write_counts.get(("secrets", "patch"), 0) == 1  # the rotation, nothing else
+
+
+async def test_after_a_restart_every_gauge_is_back_before_any_read(
+    kube: KubernetesEmulator, cloud: CloudEmulator, kubeconfig: Path, clock: LoopClock,
+) -> None:
+    # A new operator process (a restart, a failover) starts with empty gauges. A resource that is
+    # not due must still get its series, or the expiry and sync-failing alerts stay silent.
+    setup(kube, cloud)
+    connection = load_connection_settings(str(kubeconfig))
+    labels = {"namespace": NS, "name": "svc"}
+    ready_labels = {"kind": "ApplicationToken", **labels}
+
+    def gauges() -> tuple[float | None, float | None, float | None]:
+        sample = metrics.REGISTRY.get_sample_value
+        return (sample("tokensync_token_expiration_timestamp_seconds", labels),
+                sample("tokensync_token_renewal_deadline_timestamp_seconds", labels),
+                sample("tokensync_resource_ready", ready_labels))
+
+    async with running_operator(Operator(connection, clock=clock), settings=operator_settings()):
+        await eventually(is_ready(kube, "svc"))
+        before = gauges()
+    expires = parse_rfc3339(status(kube, "svc")["expirationTime"])
+    created = parse_rfc3339(status(kube, "svc")["createTime"])
+    assert expires is not None and created is not None
+    # The default renewBefore: a third (33%) of the token's lifetime before its expiry.
+    assert before[0] == pytest.approx(expires.timestamp(), abs=1)  # status keeps whole seconds
+    assert before[1] == pytest.approx((expires - (expires - created) * 0.33).timestamp(), abs=1)
+    assert before[2] == 1.0
+
+    metrics.forget_resource("ApplicationToken", NS, "svc")  # what a new process starts with
+    assert gauges() == (None, None, None)
+    reads = cloud.calls("ObtainApplicationToken")
+    async with running_operator(Operator(connection, clock=clock), settings=operator_settings()):
+        await eventually(lambda: None not in gauges(), timeout=10)
+        assert gauges() == pytest.approx(before, abs=1)
+    assert cloud.calls("ObtainApplicationToken") == reads  # from status, not from a new read

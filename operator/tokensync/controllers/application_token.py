@@ -126,6 +126,19 @@ class ApplicationTokenController(SyncedResourceController):
             drifted = event_type == "DELETED" or has_drifted(secret, Owner.from_body(body), is_secret=True)
             self.observe_target(event_type, secret, drifted)
 
+    def publish_metrics(self, key: Key, body: dict[str, Any]) -> None:
+        super().publish_metrics(key, body)
+        status = body.get("status") or {}
+        expiration_time = parse_rfc3339(status.get("expirationTime"))
+        if expiration_time is None:
+            return  # never read: no series rather than a made-up one
+        metrics.set_token_expiration(key[0], key[1], expiration_time)
+        lifetime = TokenLifetime(expiration_time=expiration_time, create_time=parse_rfc3339(status.get("createTime")))
+        renew_at = plan_after_read(token=lifetime, policy=self.policy_for(body), now=self.clock.now(),
+                                   jitter_key=jitter_key(body)).renew_at
+        if renew_at is not None:
+            metrics.set_token_renewal_deadline(key[0], key[1], renew_at)
+
     def policy_for(self, body: dict[str, Any]) -> RefreshPolicy:
         try:
             return refresh_policy(ApplicationTokenSpec.model_validate(body.get("spec") or {}), self.defaults)
@@ -172,6 +185,7 @@ class ApplicationTokenController(SyncedResourceController):
             pending = _pending_restarts(spec, status, rotated=False)
             rotated_at = parse_rfc3339(status.get("lastRotationTime")) or now
             next_read = parse_rfc3339(status.get("nextRefreshTime"))
+            self.publish_metrics(key, body)
             self.schedule_at(key, await self._settle_restarts(key, body, pending, rotated_at, next_read, now))
             return
 
@@ -259,6 +273,8 @@ class ApplicationTokenController(SyncedResourceController):
             )
         metrics.record_sync(self.kind, "success", time.perf_counter() - started)
         metrics.set_token_expiration(key[0], key[1], token.expiration_time)
+        if plan.renew_at is not None:
+            metrics.set_token_renewal_deadline(key[0], key[1], plan.renew_at)
         metrics.set_resource_ready(self.kind, key[0], key[1], True)
         self.schedule_at(key, next_read)
 

@@ -158,6 +158,7 @@ class RamApplicationController(SyncedResourceController):
             if drifted and application:
                 # The ConfigMap's content is all in status: restore it without a cloud read.
                 await self._write(key, body, owner, name, existing, application, started, restored=True)
+            self.publish_metrics(key, body)
             self.schedule_at(key, parse_rfc3339(status.get("nextRefreshTime")))
             return
 

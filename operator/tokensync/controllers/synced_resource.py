@@ -183,8 +183,14 @@ class SyncedResourceController(ABC):
         await self.write_status(key, body, new_status)
         await self.events.post(body, "Warning", event_reason, f"{reason}: {message}{next_text}")
         metrics.record_sync(self.kind, reason, time.perf_counter() - started)
-        metrics.set_resource_ready(self.kind, key[0], key[1], False)
+        self.publish_metrics(key, self.objects.get(key) or body)
         self.schedule_at(key, plan.next_read)
+
+    def publish_metrics(self, key: Key, body: dict[str, Any]) -> None:
+        """Set this resource's gauges from its status: after a sync, and when a sync finds
+        nothing due (an operator restart or a failover must not leave a resource without its
+        series, or the alerts that read them would stay silent)."""
+        metrics.set_resource_ready(self.kind, key[0], key[1], ready_status(body) == "True")
 
     def schedule_at(self, key: Key, when: datetime | None) -> None:
         if when is None:

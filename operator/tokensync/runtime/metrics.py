@@ -65,6 +65,13 @@ TOKEN_EXPIRATION = Gauge(
     ["namespace", "name"],
     registry=REGISTRY,
 )
+TOKEN_RENEWAL_DEADLINE = Gauge(
+    "tokensync_token_renewal_deadline_timestamp_seconds",
+    "When an ApplicationToken's token should have been renewed by: its expiry minus its renewBefore "
+    "(Unix time). Past it and still the same token: the renewal is late (alert: time() > this).",
+    ["namespace", "name"],
+    registry=REGISTRY,
+)
 RESOURCE_READY = Gauge(
     "tokensync_resource_ready",
     "1 when the resource's Ready condition is True, 0 otherwise.",
@@ -105,6 +112,12 @@ def set_token_expiration(namespace: str, name: str, expiration_time: datetime) -
     TOKEN_EXPIRATION.labels(namespace=namespace, name=name).set(expiration_time.timestamp())
 
 
+def set_token_renewal_deadline(namespace: str, name: str, renew_by: datetime) -> None:
+    if renew_by.tzinfo is None:
+        raise ValueError("renew_by must be timezone-aware")
+    TOKEN_RENEWAL_DEADLINE.labels(namespace=namespace, name=name).set(renew_by.timestamp())
+
+
 def set_resource_ready(kind: str, namespace: str, name: str, ready: bool) -> None:
     RESOURCE_READY.labels(kind=kind, namespace=namespace, name=name).set(1.0 if ready else 0.0)
 
@@ -118,8 +131,9 @@ def forget_resource(kind: str, namespace: str, name: str) -> None:
     with contextlib.suppress(KeyError):
         RESOURCE_READY.remove(kind, namespace, name)
     if kind == _TOKEN_KIND:
-        with contextlib.suppress(KeyError):
-            TOKEN_EXPIRATION.remove(namespace, name)
+        for gauge in (TOKEN_EXPIRATION, TOKEN_RENEWAL_DEADLINE):
+            with contextlib.suppress(KeyError):
+                gauge.remove(namespace, name)
 
 
 def render() -> bytes:
