@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
 from tests import scenario
-from tests.conftest import FAST_FORWARD
+from tests.conftest import FAST_FORWARD, operator_settings
 from tests.scenario import NS, condition, eventually, has_reason, is_ready, status
+from tokensync.clock import LoopClock
+from tokensync.controllers.access_resolver import UNWATCHED_READ_TTL
 from tokensync.emulators.cloud import CloudEmulator
 from tokensync.emulators.kubernetes import KubernetesEmulator
 from tokensync.emulators.kubernetes.errors import ApiError
+from tokensync.kube.config import load_connection_settings
 from tokensync.runtime import metrics
-from tokensync.runtime.operator import Operator
+from tokensync.runtime.operator import Operator, running_operator
 
 pytestmark = FAST_FORWARD
 
@@ -116,3 +120,41 @@ async def test_a_watch_that_lists_again_does_not_re_read_every_token(
     kube.apply(scenario.access_key_secret())
     kube.patch("v1", "secrets", scenario.SYSTEM_NS, "tokensync-ak", {"metadata": {"labels": {"rotated": "yes"}}})
     await eventually(lambda: cloud.calls("ObtainApplicationToken") >= reads + len(names), timeout=60)
+
+
+async def test_watching_some_namespaces_still_notices_a_rotated_access_key(
+    kube: KubernetesEmulator, cloud: CloudEmulator, kubeconfig: Path, clock: LoopClock,
+) -> None:
+    # `tokensync run -n demo`: no watch covers tokensync-system, where the ClusterCloudAccess's
+    # AccessKey Secret lives, so no event says it was rotated. The operator must not keep using
+    # what it read first: a platform team rotates the key and disables the old one.
+    scenario.standard_cluster(kube, cloud)
+    kube.create(scenario.application_token())
+    connection = load_connection_settings(str(kubeconfig))
+    async with running_operator(Operator(connection, clock=clock), namespaces=[NS],
+                                settings=operator_settings()):
+        await eventually(is_ready(kube, "billing-api"))
+        cloud.add_access_key("LTAIrotated0000000000001", "the-rotated-secret")
+        kube.apply(scenario.access_key_secret(key_id="LTAIrotated0000000000001", secret="the-rotated-secret"))
+        cloud.add_access_key(scenario.AK_ID, scenario.AK_SECRET, enabled=False)
+        kube.patch(scenario.API, "applicationtokens", NS, "billing-api",
+                   {"metadata": {"annotations": {"tokensync.dev/force-sync": "after-rotation"}}})
+        # The first read may still use the old key and fail; the Secret is read again within
+        # UNWATCHED_READ_TTL, and the retry after that uses the new key.
+        await eventually(lambda: status(kube, "billing-api").get("lastForceSync") == "after-rotation"
+                         and condition(kube, "billing-api")["status"] == "True",
+                         timeout=UNWATCHED_READ_TTL.total_seconds() + 120)
+
+
+async def test_a_cloud_access_created_after_its_token_serves_it_at_once(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator
+) -> None:
+    # GitOps applies in any order: the token first, its access minutes later.
+    kube.create(scenario.namespace(scenario.SYSTEM_NS))
+    kube.create(scenario.namespace(NS))
+    kube.create(scenario.access_key_secret())
+    kube.create(scenario.application_token())
+    await eventually(has_reason(kube, "billing-api", "CloudAccessNotFound"))
+    await asyncio.sleep(20 * 60)  # long enough for its backoff to have grown to many minutes
+    kube.create(scenario.cluster_cloud_access(cloud, selector={}))
+    await eventually(is_ready(kube, "billing-api"), timeout=5)

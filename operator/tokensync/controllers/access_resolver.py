@@ -13,6 +13,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -39,6 +40,11 @@ CLUSTER_CLOUD_ACCESSES = Resource(GROUP, VERSION, "clustercloudaccesses", namesp
 
 AccessKey = tuple[str, str, str]  # (kind, namespace or "", name)
 ObjectKey = tuple[str, str, str]  # (plural, namespace or "", name)
+
+# How long a namespaced object read is trusted when the operator watches only some namespaces
+# (``tokensync run -n``): a ClusterCloudAccess's AccessKey Secret may live in a namespace no
+# watch covers, so no event would ever say it was rotated.
+UNWATCHED_READ_TTL = timedelta(seconds=30)
 
 
 class AccessProblem(Exception):
@@ -83,7 +89,9 @@ class AccessResolver:
         # Access objects, their Secrets and namespaces as last read, until a watch event says
         # they changed (forget_object): thousands of resources share a handful of them, and
         # reading them on every sync tripled the requests per sync.
-        self._read_cache: dict[ObjectKey, dict[str, Any]] = {}
+        self._read_cache: dict[ObjectKey, tuple[dict[str, Any], datetime]] = {}
+        # False under ``-n``: namespaced reads then expire after UNWATCHED_READ_TTL.
+        self.watches_all_namespaces = True
         self._reading: dict[ObjectKey, asyncio.Future[dict[str, Any] | None]] = {}  # reads under way
         # Which resources used which access last: re-evaluated when the access changes.
         self.dependents: defaultdict[AccessKey, set[Hashable]] = defaultdict(set)
@@ -110,7 +118,10 @@ class AccessResolver:
         key = (resource.plural, namespace or "", name)
         cached = self._read_cache.get(key)
         if cached is not None:
-            return cached
+            kept, read_at = cached
+            if self.watches_all_namespaces or not namespace or self._clock.now() - read_at < UNWATCHED_READ_TTL:
+                return kept
+            del self._read_cache[key]
         reading = self._reading.get(key)
         if reading is not None:
             return await asyncio.shield(reading)  # many syncs start at once: one request serves them
@@ -125,7 +136,7 @@ class AccessResolver:
             if current:
                 del self._reading[key]
         if body is not None and current:
-            self._read_cache[key] = body
+            self._read_cache[key] = (body, self._clock.now())
         return body
 
     async def resolve(self, namespace: str, ref: CloudAccessRef | None, *, dependent: Hashable) -> ResolvedAccess:

@@ -67,6 +67,10 @@ class CloudAccessController:
         self._objects[key] = body
         if previous is None:
             self.queue.schedule(key, 0.0)
+            # Created after resources that name it: those failed (CloudAccessNotFound) and are
+            # backing off, up to half an hour; they try again now. (At start-up nothing depends
+            # on anything yet, so the initial listing wakes nobody.)
+            self._changed(key, "its cloud access was created", only_failing=True)
         elif (previous.get("metadata") or {}).get("generation") != (body.get("metadata") or {}).get("generation"):
             self.queue.schedule(key, 0.0)
             self._changed(key, "its cloud access changed")

@@ -203,6 +203,7 @@ async def running_operator(
     """
     stop_flag: asyncio.Event = asyncio.Event()
     ready_flag: asyncio.Event = asyncio.Event()
+    operator.access.watches_all_namespaces = not namespaces
     operator.start()
     tasks = await kopf.spawn_tasks(
         registry=operator.registry(),
