@@ -7,6 +7,7 @@ so that ``tokensync --help`` stays fast and imports nothing heavy.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -33,6 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--cloud-rate-limit", type=_positive_rate, default=20.0,
                      metavar="N", help="at most N cloud requests per second per endpoint, in bursts of up to N "
                                        "(default %(default)s; raise it to the API quota for thousands of tokens)")
+    run.add_argument("--allow-namespaced-rrsa", action="store_true",
+                     help="let a namespaced CloudAccess use auth.rrsa, i.e. sign in as this operator's own RAM "
+                          "role (off: only a ClusterCloudAccess may; like cert-manager's "
+                          "--issuer-ambient-credentials)")
     run.add_argument("--leader-election-namespace", default=None, metavar="NS",
                      help="namespace of the Lease tokensync-leader (default: POD_NAMESPACE)")
 
@@ -70,7 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tokensync.sandbox import run_sandbox
 
         return run_sandbox(kubeconfig=args.kubeconfig, exit_after_demo=args.exit_after_demo)
+    from tokensync.api.cloud_access import DEFAULT_RRSA_TOKEN_FILE
     from tokensync.cloud.rpc import ClientSettings
+    from tokensync.controllers.access_resolver import NamespacedRrsa
     from tokensync.runtime.main import leader_election_from, run_operator
 
     return run_operator(
@@ -82,6 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         leader_election=leader_election_from(args.leader_election, args.leader_election_namespace),
         cloud_settings=ClientSettings(rate_limit_per_second=args.cloud_rate_limit,
                                       rate_limit_burst=max(1, int(args.cloud_rate_limit))),
+        namespaced_rrsa=NamespacedRrsa(token_file=os.environ.get("ALIBABA_CLOUD_OIDC_TOKEN_FILE")
+                                       or DEFAULT_RRSA_TOKEN_FILE) if args.allow_namespaced_rrsa else None,
     )
 
 

@@ -103,13 +103,20 @@ def test_exactly_one_auth_message_names_the_methods() -> None:
         CloudAccessSpec.model_validate(namespaced(auth={}))
 
 
-@pytest.mark.parametrize("method", [RRSA, {"ambient": {}}])
-def test_a_namespaced_cloud_access_cannot_sign_in_as_the_operator(method: dict[str, Any]) -> None:
-    """rrsa and ambient use the operator's own identity: a namespace could assume any role that
-    trusts the operator, or (with tokenFile and endpoints.sts) send the operator's files out."""
-    with pytest.raises(ValidationError, match="accessKey"):
-        CloudAccessSpec.model_validate(namespaced(auth=method))
-    assert set(CloudAccessSpec.model_json_schema(by_alias=True)["$defs"]["AuthSpec"]["properties"]) == {"accessKey"}
+def test_a_namespaced_cloud_access_never_chooses_the_operators_token_file_nor_where_it_goes() -> None:
+    """rrsa signs in with the operator's own OIDC token: a namespace may name the role (whether
+    the operator allows that at all is its --allow-namespaced-rrsa), but not the token file, nor
+    the STS endpoint the token is sent to; ambient (the operator's whole chain) is cluster-only."""
+    parsed = CloudAccessSpec.model_validate(namespaced(auth=RRSA))
+    assert parsed.auth.rrsa is not None and parsed.auth.rrsa.session_name == "tokensync"
+    with pytest.raises(ValidationError, match="tokenFile"):
+        CloudAccessSpec.model_validate(namespaced(auth={"rrsa": {**RRSA["rrsa"], "tokenFile": "/etc/passwd"}}))
+    with pytest.raises(ValidationError, match="cannot set endpoints"):
+        CloudAccessSpec.model_validate(namespaced(auth=RRSA, endpoints={"sts": "https://sts.example.com"}))
+    with pytest.raises(ValidationError, match="ambient"):
+        CloudAccessSpec.model_validate(namespaced(auth={"ambient": {}}))
+    with pytest.raises(ValidationError, match="exactly one of accessKey, rrsa"):
+        CloudAccessSpec.model_validate(namespaced(auth={**RRSA, "accessKey": {"secretRef": {"name": "ak"}}}))
 
 
 NS = {"kubernetes.io/metadata.name": "billing", "team": "payments", "env": "prod"}

@@ -108,11 +108,11 @@ def test_every_schema_node_is_structural_and_explained(kind: str) -> None:
             assert set(branch) <= {"required"}, f"{kind}{path}: value validations only inside oneOf/not"
 
 
-def test_namespaced_cloud_access_has_no_secret_namespace_nor_rrsa_nor_ambient_nor_selector() -> None:
+def test_namespaced_cloud_access_has_no_secret_namespace_nor_token_file_nor_ambient_nor_selector() -> None:
     spec = open_api_schema("CloudAccess")["properties"]["spec"]["properties"]
     assert "namespace" not in spec["auth"]["properties"]["accessKey"]["properties"]["secretRef"]["properties"]
-    assert set(spec["auth"]["properties"]) == {"accessKey"}  # no rrsa, no ambient: the operator's identity
-    assert spec["auth"]["required"] == ["accessKey"]
+    assert set(spec["auth"]["properties"]) == {"accessKey", "rrsa"}  # no ambient: the operator's whole chain
+    assert "tokenFile" not in spec["auth"]["properties"]["rrsa"]["properties"]  # a file in the operator's pod
     assert "namespaceSelector" not in spec
     cluster = open_api_schema("ClusterCloudAccess")["properties"]["spec"]
     assert "namespaceSelector" in cluster["required"]
@@ -203,6 +203,11 @@ CEL_CASES = [
     ("ClusterCloudAccess", ".spec.auth", {"ambient": {}}, True),
     ("ClusterCloudAccess", ".spec.auth", {"ambient": {}, "rrsa": {"roleArn": "r"}}, False),
     ("ClusterCloudAccess", ".spec.auth", {}, False),
+    ("CloudAccess", ".spec.auth", {"rrsa": {"roleArn": "r"}}, True),
+    ("CloudAccess", ".spec.auth", {"rrsa": {"roleArn": "r"}, "accessKey": {}}, False),
+    ("CloudAccess", ".spec", {"auth": {"rrsa": {}}}, True),
+    ("CloudAccess", ".spec", {"auth": {"rrsa": {}}, "endpoints": {"eiam": "https://e.example"}}, False),
+    ("CloudAccess", ".spec", {"auth": {"accessKey": {}}, "endpoints": {"sts": "https://s.example"}}, True),
 ]
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,8 +14,9 @@ from tests import scenario
 from tests.conftest import FAST_FORWARD, operator_settings
 from tests.scenario import NS, condition, eventually, has_reason, is_ready, status
 from tokensync.clock import LoopClock
-from tokensync.controllers.access_resolver import UNWATCHED_READ_TTL
+from tokensync.controllers.access_resolver import UNWATCHED_READ_TTL, NamespacedRrsa
 from tokensync.emulators.cloud import CloudEmulator
+from tokensync.emulators.cloud.state import DEMO_OIDC_ISSUER, DEMO_OIDC_PROVIDER_ARN, DEMO_ROLE_ARN
 from tokensync.emulators.kubernetes import KubernetesEmulator
 from tokensync.emulators.kubernetes.errors import ApiError
 from tokensync.kube.config import load_connection_settings
@@ -158,3 +162,45 @@ async def test_a_cloud_access_created_after_its_token_serves_it_at_once(
     await asyncio.sleep(20 * 60)  # long enough for its backoff to have grown to many minutes
     kube.create(scenario.cluster_cloud_access(cloud, selector={}))
     await eventually(is_ready(kube, "billing-api"), timeout=5)
+
+
+def oidc_token(cloud: CloudEmulator) -> str:
+    """A projected ServiceAccount token as ACK's RRSA mounts it (the emulator checks iss, aud, exp)."""
+    claims = {"iss": DEMO_OIDC_ISSUER, "aud": "sts.aliyuncs.com", "sub": "system:serviceaccount:tokensync:tokensync",
+              "exp": int((cloud.clock.now() + timedelta(hours=12)).timestamp())}
+
+    def part(data: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+    return f"{part({'alg': 'RS256'})}.{part(claims)}.c2lnbmF0dXJl"
+
+
+async def test_a_namespaced_rrsa_access_works_only_where_the_operator_allows_it(
+    kube: KubernetesEmulator, cloud: CloudEmulator, kubeconfig: Path, clock: LoopClock, tmp_path: Path,
+) -> None:
+    token_file = tmp_path / "rrsa-token"
+    token_file.write_text(oidc_token(cloud))
+    kube.create(scenario.namespace(NS))
+    access = scenario.cloud_access(cloud, name="team-role")
+    access["spec"]["auth"] = {"rrsa": {"roleArn": DEMO_ROLE_ARN, "oidcProviderArn": DEMO_OIDC_PROVIDER_ARN}}
+    del access["spec"]["endpoints"]  # a namespace may not choose where the operator's token goes
+    kube.create(access)
+    kube.create(scenario.application_token(cloudAccessRef={"kind": "CloudAccess", "name": "team-role"}))
+    connection = load_connection_settings(str(kubeconfig))
+
+    # Off by default, as cert-manager refuses ambient credentials to namespaced Issuers.
+    async with running_operator(Operator(connection, clock=clock), settings=operator_settings()):
+        await eventually(has_reason(kube, "team-role", "CloudAccessForbidden", "cloudaccesses"))
+        await eventually(has_reason(kube, "billing-api", "CloudAccessForbidden"))
+    assert "--allow-namespaced-rrsa" in condition(kube, "team-role", "cloudaccesses")["message"]
+    assert cloud.calls("AssumeRoleWithOIDC") == 0
+
+    # Allowed: the operator's token file and STS endpoint (here the emulator's), the namespace's role.
+    allowed = NamespacedRrsa(token_file=str(token_file), endpoints=scenario.endpoints(cloud))
+    async with running_operator(Operator(connection, clock=clock, namespaced_rrsa=allowed),
+                                settings=operator_settings()):
+        await eventually(is_ready(kube, "team-role", "cloudaccesses"))
+        kube.patch(scenario.API, "applicationtokens", NS, "billing-api",
+                   {"metadata": {"annotations": {"tokensync.dev/force-sync": "allowed"}}})
+        await eventually(is_ready(kube, "billing-api"))
+    assert ":assumed-role/tokensync-demo/" in status(kube, "team-role", "cloudaccesses")["identity"]["arn"]
+    assert cloud.calls("AssumeRoleWithOIDC") >= 1

@@ -342,7 +342,7 @@ async def test_a_secret_ref_cannot_cross_namespaces(
     assert caught.value.code == 400 and 'unknown field "spec.auth.ambient"' in caught.value.message
     with pytest.raises(ApiError) as caught:
         kube.create(ambient)
-    assert caught.value.code == 422 and "spec.auth.accessKey: Required value" in caught.value.message
+    assert caught.value.code == 422 and "set exactly one of accessKey, rrsa" in caught.value.message, caught.value.message
 
     kube.create(a_token("steal", "token_b_steal", TEAM_B, {"kind": "CloudAccess", "name": "stolen-ak"}))
     await eventually(has_reason(kube, "stolen-ak", "InvalidCredentials", "cloudaccesses", TEAM_B))
@@ -483,14 +483,21 @@ async def test_a_namespaced_cloud_access_cannot_send_the_operators_files_anywher
     access["spec"]["auth"] = {"rrsa": {"roleArn": f"acs:ram::{ACCOUNT}:role/tokensync-demo",
                                        "oidcProviderArn": f"acs:ram::{ACCOUNT}:oidc-provider/ack-rrsa-demo",
                                        "tokenFile": str(operator_file)}}
-    # rrsa signs in as the operator: a namespaced CloudAccess has no such field (ClusterCloudAccess only).
+    # The token file is the operator's to choose, never a namespace's: no such field here.
     with pytest.raises(ApiError) as caught:
         kube.create(access, strict=True)
-    assert caught.value.code == 400 and 'unknown field "spec.auth.rrsa"' in caught.value.message
+    assert caught.value.code == 400 and 'unknown field "spec.auth.rrsa.tokenFile"' in caught.value.message
+    # Nor may a namespace choose where the operator's OIDC token and the role's credentials go.
     with pytest.raises(ApiError) as caught:
-        kube.create(access)  # without strict decoding the field is dropped, and auth is left empty
-    assert caught.value.code == 422 and "spec.auth.accessKey: Required value" in caught.value.message
+        kube.create(access)  # without strict decoding tokenFile is dropped; endpoints stay
+    assert caught.value.code == 422 and "cannot set endpoints" in caught.value.message
+    # What is left (the region's endpoints, the operator's token file) still signs in as the
+    # operator: refused unless the operator runs with --allow-namespaced-rrsa (this one does not).
+    del access["spec"]["endpoints"], access["spec"]["auth"]["rrsa"]["tokenFile"]
+    kube.create(access)
     kube.create(a_token("steal", "token_b_steal", TEAM_B, {"kind": "CloudAccess", "name": "exfiltrate"}))
-    await eventually(has_reason(kube, "steal", "CloudAccessNotFound", namespace=TEAM_B))
+    await eventually(has_reason(kube, "steal", "CloudAccessForbidden", namespace=TEAM_B))
+    assert "--allow-namespaced-rrsa" in condition(kube, "steal", namespace=TEAM_B)["message"]
+    await eventually(has_reason(kube, "exfiltrate", "CloudAccessForbidden", "cloudaccesses", TEAM_B))
     assert [c for c in signed_calls if c.action == ASSUME_ROLE_WITH_OIDC] == []
     assert "OPERATOR-SA-TOKEN-CANARY" not in caplog.text

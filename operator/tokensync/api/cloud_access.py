@@ -131,6 +131,23 @@ class RrsaAuth(SpecModel):
     )
 
 
+class NamespacedRrsaAuth(SpecModel):
+    """RRSA for a namespaced CloudAccess: AssumeRoleWithOIDC with the operator's own projected token.
+
+    The token file is the operator's (ALIBABA_CLOUD_OIDC_TOKEN_FILE, else the ACK default): a
+    namespace may not name a file in the operator's pod.
+    """
+
+    role_arn: str = Field(pattern=ROLE_ARN_PATTERN, description="RAM role to assume, acs:ram::<account>:role/<name>.")
+    oidc_provider_arn: str = Field(
+        pattern=r"^acs:ram::[0-9]*:oidc-provider/.+$",
+        description="The cluster's OIDC provider, acs:ram::<account>:oidc-provider/<name>.",
+    )
+    session_name: str = Field(
+        default=DEFAULT_SESSION_NAME, pattern=SESSION_NAME_PATTERN, description="Role session name (2-64 characters)."
+    )
+
+
 class AmbientAuth(SpecModel):
     """Use the operator's own credential chain: environment, RRSA environment, ECS RAM role."""
 
@@ -146,15 +163,28 @@ def _exactly_one(*fields: str) -> dict[str, Any]:
 
 
 class AuthSpec(SpecModel):
-    """How to sign in: an AccessKey from a Secret in this namespace.
+    """How to sign in; exactly one of accessKey (a Secret in this namespace) or rrsa.
 
-    rrsa and ambient are ClusterCloudAccess only: both sign in as the operator itself (its
-    projected OIDC token or its own chain), and a RAM role that trusts the operator's
-    ServiceAccount would then be open to every namespace; an rrsa tokenFile and endpoints.sts
-    named by a tenant could even send the operator's files to the tenant's server.
+    rrsa signs in as the operator itself (its projected OIDC token), so any RAM role that trusts
+    the operator's ServiceAccount would be open to every namespace: the operator refuses it on a
+    namespaced CloudAccess unless started with --allow-namespaced-rrsa (as cert-manager refuses
+    ambient credentials to namespaced Issuers). ambient is ClusterCloudAccess only.
     """
 
-    access_key: AccessKeyAuth = Field(description="An AccessKey from a Secret in this namespace.")
+    model_config = SpecModel.model_config | {"json_schema_extra": _exactly_one("accessKey", "rrsa")}
+
+    access_key: AccessKeyAuth | None = Field(default=None, description="An AccessKey from a Secret in this namespace.")
+    rrsa: NamespacedRrsaAuth | None = Field(
+        default=None,
+        description="RRSA with the operator's projected token; only if the operator runs with --allow-namespaced-rrsa.",
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one_method(self) -> AuthSpec:
+        chosen = [name for name in ("accessKey", "rrsa") if getattr(self, _snake(name)) is not None]
+        if len(chosen) != 1:
+            raise ValueError(f"auth needs exactly one of accessKey, rrsa; got {chosen or 'none'}")
+        return self
 
 class ClusterAuthSpec(SpecModel):
     """How to sign in; exactly one of accessKey, rrsa or ambient."""
@@ -194,6 +224,8 @@ class AssumeRoleSpec(SpecModel):
     )
 
 
+RRSA_ENDPOINTS_MESSAGE = ("auth.rrsa on a CloudAccess cannot set endpoints: the operator's OIDC token and the "
+                          "role's credentials would be sent there; remove endpoints (the region's are used)")
 REGION_DESCRIPTION = "Alibaba Cloud region ID, e.g. cn-hangzhou or ap-southeast-1."
 REGION_PATTERN = r"^[a-z]{2,}(-[a-z0-9]+)+$"
 
@@ -201,11 +233,22 @@ REGION_PATTERN = r"^[a-z]{2,}(-[a-z0-9]+)+$"
 class CloudAccessSpec(SpecModel):
     """Region, endpoints and credentials for resources in this namespace."""
 
+    model_config = SpecModel.model_config | {"json_schema_extra": {"x-kubernetes-validations": [{
+        "rule": "!has(self.auth.rrsa) || !has(self.endpoints)",
+        "message": RRSA_ENDPOINTS_MESSAGE,
+    }]}}
+
     region_id: str = Field(pattern=REGION_PATTERN, max_length=64, description=REGION_DESCRIPTION)
     endpoints: Endpoints | None = Field(default=None, description="Optional full URLs replacing the public endpoints.")
-    auth: AuthSpec = Field(description="How to sign in: an AccessKey from a Secret in this namespace "
-                          "(rrsa and ambient are for a ClusterCloudAccess).")
+    auth: AuthSpec = Field(description="How to sign in: an AccessKey from a Secret in this namespace, or rrsa "
+                          "(ambient is for a ClusterCloudAccess).")
     assume_role: AssumeRoleSpec | None = Field(default=None, description="Optional RAM role assumed on top of auth.")
+
+    @model_validator(mode="after")
+    def _rrsa_uses_the_operators_endpoints(self) -> CloudAccessSpec:
+        if self.auth.rrsa is not None and self.endpoints is not None:
+            raise ValueError(RRSA_ENDPOINTS_MESSAGE)
+        return self
 
 
 class ClusterCloudAccessSpec(SpecModel):

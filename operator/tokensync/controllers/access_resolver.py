@@ -11,14 +11,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
 
-from tokensync.api.cloud_access import CloudAccessSpec, ClusterAuthSpec, ClusterCloudAccessSpec, selector_matches
+from tokensync.api.cloud_access import (
+    AuthSpec,
+    CloudAccessSpec,
+    ClusterAuthSpec,
+    ClusterCloudAccessSpec,
+    selector_matches,
+)
 from tokensync.api.common import GROUP, VERSION, CloudAccessRef
 from tokensync.clock import Clock
 from tokensync.cloud.client import ClientSettings, CloudClient, Endpoints, HttpPool
@@ -57,6 +63,19 @@ class AccessProblem(Exception):
 
 
 @dataclass(frozen=True)
+class NamespacedRrsa:
+    """Lets a namespaced CloudAccess use auth.rrsa (``tokensync run --allow-namespaced-rrsa``).
+
+    RRSA signs in with the operator's own OIDC token, so the token file, and the endpoints that
+    token and the role's credentials are sent to, are the operator's to choose, never the
+    namespace's.
+    """
+
+    token_file: str
+    endpoints: Mapping[str, str] | None = None  # eiam/ims/sts overrides; None: the region's public endpoints
+
+
+@dataclass(frozen=True)
 class ResolvedAccess:
     key: AccessKey
     client: CloudClient
@@ -79,8 +98,10 @@ class AccessResolver:
         *,
         settings: ClientSettings | None = None,
         on_request: Callable[[str, str], None] | None = None,
+        namespaced_rrsa: NamespacedRrsa | None = None,
     ) -> None:
         self._kube = kube
+        self._namespaced_rrsa = namespaced_rrsa
         self._pool = pool
         self._clock = clock
         self._settings = settings
@@ -185,6 +206,8 @@ class AccessResolver:
         if cached and cached[0] == version:
             return ResolvedAccess(key, cached[1], spec.region_id)
         overrides = spec.endpoints.model_dump(exclude_none=True) if spec.endpoints else None
+        if isinstance(spec, CloudAccessSpec) and spec.auth.rrsa is not None and self._namespaced_rrsa is not None:
+            overrides = dict(self._namespaced_rrsa.endpoints or {})  # never the namespace's (see NamespacedRrsa)
         client = CloudClient(
             credentials=credentials,
             endpoints=Endpoints.for_region(spec.region_id, overrides),
@@ -243,6 +266,24 @@ class AccessResolver:
                 security_token=data.get(token_key) if token_key else None,
             )
             secret_version = str(secret["metadata"].get("resourceVersion", ""))
+        elif isinstance(auth, AuthSpec) and auth.rrsa is not None:
+            allowed = self._namespaced_rrsa
+            if allowed is None:
+                raise AccessProblem(
+                    "CloudAccessForbidden",
+                    f"CloudAccess {name!r} uses auth.rrsa, which signs in as the operator itself; this operator "
+                    "does not allow that in a namespace (use a ClusterCloudAccess with a namespaceSelector, or an "
+                    "accessKey; or run the operator with --allow-namespaced-rrsa, chart value allowNamespacedRrsa)",
+                )
+            provider = OidcRoleCredentials(
+                role_arn=auth.rrsa.role_arn,
+                oidc_provider_arn=auth.rrsa.oidc_provider_arn,
+                token_file=allowed.token_file,
+                session_name=auth.rrsa.session_name,
+                sts_endpoint=Endpoints.for_region(spec.region_id, allowed.endpoints).sts,
+                pool=self._pool,
+                clock=self._clock,
+            )
         elif isinstance(auth, ClusterAuthSpec) and auth.rrsa is not None:
             provider = OidcRoleCredentials(
                 role_arn=auth.rrsa.role_arn,

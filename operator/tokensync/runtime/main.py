@@ -24,6 +24,7 @@ import kopf
 
 from tokensync.clock import LoopClock
 from tokensync.cloud.rpc import ClientSettings
+from tokensync.controllers.access_resolver import NamespacedRrsa
 from tokensync.kube.client import KubeClient
 from tokensync.kube.config import ConnectionSettings, load_connection_settings
 from tokensync.runtime.health import Health, start_health_server
@@ -64,6 +65,7 @@ def run_operator(
     verbose: bool,
     leader_election: LeaderElection | None = None,
     cloud_settings: ClientSettings | None = None,
+    namespaced_rrsa: NamespacedRrsa | None = None,
 ) -> int:
     kopf.configure(
         verbose=verbose,
@@ -75,7 +77,8 @@ def run_operator(
         # kopf logs "Handler ... succeeded" for every watch event (every Secret in the cluster).
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     with contextlib.suppress(KeyboardInterrupt):
-        return asyncio.run(_run(namespaces, metrics_port, health_port, leader_election, cloud_settings))
+        return asyncio.run(_run(namespaces, metrics_port, health_port, leader_election, cloud_settings,
+                                    namespaced_rrsa))
     return 0
 
 
@@ -86,6 +89,7 @@ async def _first(*awaitables: asyncio.Future[Any]) -> None:
 async def _run(
     namespaces: Sequence[str], metrics_port: int, health_port: int, election: LeaderElection | None,
     cloud_settings: ClientSettings | None = None,
+    namespaced_rrsa: NamespacedRrsa | None = None,
 ) -> int:
     stop = asyncio.Event()
     install_signal_handlers(stop)
@@ -119,7 +123,8 @@ async def _run(
             acquiring.result()
             if stop.is_set():
                 return 0  # stopped just as the Lease was won: release it (finally) and go
-        return await _lead(namespaces, connection, elector, stop, stopping, health, cloud_settings)
+        return await _lead(namespaces, connection, elector, stop, stopping, health, cloud_settings,
+                           namespaced_rrsa)
     finally:
         heartbeat.cancel()
         stopping.cancel()
@@ -138,8 +143,9 @@ async def _lead(
     stopping: asyncio.Future[Any],
     health: Health,
     cloud_settings: ClientSettings | None = None,
+    namespaced_rrsa: NamespacedRrsa | None = None,
 ) -> int:
-    operator = Operator(connection, cloud_settings=cloud_settings)
+    operator = Operator(connection, cloud_settings=cloud_settings, namespaced_rrsa=namespaced_rrsa)
     holding = asyncio.create_task(elector.hold(), name="tokensync-hold") if elector else None
     kopf_exited: asyncio.Future[Any] | None = None
     try:

@@ -21,7 +21,12 @@ import kopf
 from tokensync.api.common import GROUP, VERSION
 from tokensync.clock import SYSTEM_CLOCK, Clock
 from tokensync.cloud.client import ClientSettings, HttpPool
-from tokensync.controllers.access_resolver import CLOUD_ACCESSES, CLUSTER_CLOUD_ACCESSES, AccessResolver
+from tokensync.controllers.access_resolver import (
+    CLOUD_ACCESSES,
+    CLUSTER_CLOUD_ACCESSES,
+    AccessResolver,
+    NamespacedRrsa,
+)
 from tokensync.controllers.application_token import ApplicationTokenController
 from tokensync.controllers.cloud_access import CloudAccessController
 from tokensync.controllers.ram_application import RamApplicationController
@@ -46,6 +51,7 @@ class Operator:
         policy_defaults: RefreshPolicy | None = None,
         cloud_settings: ClientSettings | None = None,
         concurrency: int = 32,
+        namespaced_rrsa: NamespacedRrsa | None = None,
     ) -> None:
         self.connection = connection
         self.clock = clock
@@ -54,7 +60,8 @@ class Operator:
         self.pool = HttpPool()
         self.events = EventRecorder(self.kube, clock)
         self.access = AccessResolver(
-            self.kube, self.pool, clock, settings=cloud_settings, on_request=metrics.record_cloud_request
+            self.kube, self.pool, clock, settings=cloud_settings, on_request=metrics.record_cloud_request,
+            namespaced_rrsa=namespaced_rrsa,
         )
         self.application_tokens = ApplicationTokenController(
             kube=self.kube, events=self.events, access=self.access, clock=clock,
