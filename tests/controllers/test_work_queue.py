@@ -123,3 +123,23 @@ async def test_forget_cancels_a_planned_run() -> None:
     await asyncio.sleep(100)
     await queue.stop()
     assert calls == []
+
+
+@pytest.mark.looptime(False)  # real time: the order of callbacks within one tick matters here
+async def test_stop_ends_the_queue_even_when_work_arrives_in_the_same_moment() -> None:
+    # Python 3.11's asyncio.wait_for swallows a cancellation that arrives just as what it waits
+    # for completes: the dispatcher then lived on, and the operator's stop (SIGTERM) hung forever.
+    async def worker(key: str) -> None:
+        pass
+
+    queue: WorkQueue[str] = WorkQueue(worker)
+    queue.start()
+    queue.schedule("later", 3600.0)
+    for _ in range(5):
+        await asyncio.sleep(0)  # the dispatcher now waits, until "later" at most
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    async with asyncio.timeout(5):  # a guard only: stop() itself swallows the cancellation
+        queue.schedule("now")  # wakes it ...
+        await queue.stop()  # ... in the very moment it is stopped
+    assert loop.time() - started < 5, "stop() waited for the guard: the dispatcher did not end"

@@ -35,6 +35,7 @@ class WorkQueue(Generic[Key]):
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._dispatcher: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def schedule(self, key: Key, delay: float = 0.0, *, replace: bool = False) -> None:
         """Run ``key`` after ``delay`` seconds; keep an earlier time unless ``replace``."""
@@ -66,6 +67,7 @@ class WorkQueue(Generic[Key]):
 
     def start(self) -> None:
         if self._dispatcher is None:
+            self._stopping = False
             self._dispatcher = asyncio.create_task(self._dispatch(), name="tokensync-work-queue")
 
     def owns(self, task: asyncio.Task[Any]) -> bool:
@@ -75,6 +77,8 @@ class WorkQueue(Generic[Key]):
     async def stop(self, *, cancel_running: bool = False) -> None:
         """Stop dispatching and let running reconciles finish (no half-written Secret), or,
         with ``cancel_running`` (leadership lost: another replica may act now), cancel them."""
+        self._stopping = True  # the dispatcher ends even if a cancellation is lost (see _dispatch)
+        self._changed.set()
         if self._dispatcher is not None:
             self._dispatcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -88,7 +92,7 @@ class WorkQueue(Generic[Key]):
 
     async def _dispatch(self) -> None:
         loop = asyncio.get_running_loop()
-        while True:
+        while not self._stopping:
             self._changed.clear()
             now = loop.time()
             # Due within a millisecond counts as due: waiting for a sub-resolution remainder
@@ -108,8 +112,11 @@ class WorkQueue(Generic[Key]):
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
             timeout = self._heap[0][0] - loop.time() if self._heap else None
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation that
+            # arrives as the event is set, and the queue (and the operator's stop) hung forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._changed.wait()
 
     async def _run(self, key: Key) -> None:
         try:
