@@ -265,7 +265,11 @@ class ApplicationTokenController(SyncedResourceController):
         if not was_ready:
             await self.events.post(body, "Normal", "Synced", f"Secret {secret_name} holds the token "
                                    f"{spec.application_token_id}; next read {rfc3339(plan.next_read)}")
-        if plan.renew_at is not None and plan.renew_at <= now:
+        previous_read = parse_rfc3339(status.get("lastSyncTime"))
+        overdue = plan.renew_at is not None and plan.renew_at <= now
+        if overdue and plan.renew_at is not None and (previous_read is None or previous_read < plan.renew_at):
+            # Once per token: on the first read past its renewal moment, not on every read after
+            # it (a cloud that renews only at expiry is read several times in that window).
             await self.events.post(
                 body, "Warning", "TokenExpiring",
                 f"the token expires at {rfc3339(token.expiration_time)} and the cloud has not renewed it yet "
