@@ -21,7 +21,7 @@ the lifetime left, new value every half lifetime) scales with the lifetime, but 
 floors (min interval 5 s, jitter at most a tenth of the margin) do not.
 
 The cloud emulator gets ``--latency-ms`` on every call and a token bucket of ``--rate`` calls/s
-(burst rate/5) answering ``429 Throttling.User`` beyond it (no x-acs-retry-after).
+(burst rate/5) answering ``400 Throttling.User`` beyond it, as the real gateway does (no x-acs-retry-after).
 
 Usage: python3 bench/operator_bench.py [--tokens 100,1000,10000] [--latency-ms 50] [--rate 200]
        [--operator-cloud-rate R] [--json FILE] [--profile DIR]
@@ -73,7 +73,7 @@ class RateLimitedFaults(FaultSet):
         super().__init__()
         self.rate, self.burst = rate, max(1.0, rate / 5)
         self._level, self._updated = self.burst, time.monotonic()
-        self._throttle = Fault(status=429, code="Throttling.User",
+        self._throttle = Fault(status=400, code="Throttling.User",
                                message="Request was denied due to user flow control.")
         self.read_times: list[float] = []  # monotonic time of every ObtainApplicationToken call
 

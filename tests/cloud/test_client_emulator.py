@@ -11,10 +11,7 @@ import pytest
 from tokensync.cloud.client import ClientSettings, CloudClient, Endpoints, HttpPool
 from tokensync.cloud.credentials import StaticCredentials
 from tokensync.cloud.errors import InvalidCredentialsError, NotFoundError
-
-emulator_package = pytest.importorskip("tokensync.emulators.cloud")
-if not hasattr(emulator_package, "running_cloud_emulator"):
-    pytest.skip("the cloud emulator is not there yet", allow_module_level=True)
+from tokensync.emulators.cloud import CloudEmulator, running_cloud_emulator
 
 AK_ID, AK_SECRET = "demo-access-key-id", "demo-access-key-secret"
 DEMO = {"instance_id": "idaas_demo", "application_id": "app_demo", "application_token_id": "token_demo"}
@@ -23,7 +20,7 @@ RAM_APP = "4724570903440410000"
 
 @dataclass
 class Peer:
-    emu: Any
+    emu: CloudEmulator
     pool: HttpPool
     codes: list[tuple[str, str]]
 
@@ -39,7 +36,7 @@ class Peer:
 
 @pytest.fixture
 async def peer() -> AsyncIterator[Peer]:
-    async with emulator_package.running_cloud_emulator() as emu:
+    async with running_cloud_emulator() as emu:
         pool = HttpPool()
         yield Peer(emu, pool, [])
         await pool.aclose()

@@ -60,3 +60,34 @@ async def test_clients_sharing_a_pool_share_the_endpoint_limit() -> None:
     await asyncio.gather(*(c.get_application(app_id="1") for c in clients for _ in range(3)))
     await pool.aclose()
     assert loop.time() - start == pytest.approx(8 / 4)  # 9 calls, 1 at once, then 4/s
+
+
+def test_the_default_is_twenty_requests_a_second_per_endpoint() -> None:
+    settings = ClientSettings()
+    assert (settings.rate_limit_per_second, settings.rate_limit_burst) == (20.0, 20)
+
+
+@pytest.mark.looptime
+async def test_with_default_settings_the_twenty_first_immediate_request_on_one_endpoint_waits() -> None:
+    cloud = FakeCloud()
+    cloud.always("GetApplication", json_reply(200, {"RequestId": "R", "Application": {"AppId": "1"}}))
+    cloud.always("GetCallerIdentity", json_reply(200, {"RequestId": "R", "AccountId": "1", "Arn": "a"}))
+    pool = HttpPool(transport=cloud.transport())
+    client = CloudClient(credentials=StaticCredentials("AK-test", "secret-value-Zq8"),
+                         endpoints=Endpoints.for_region("cn-hangzhou"), pool=pool)  # default settings
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    done: list[float] = []
+
+    async def one() -> None:
+        await client.get_application(app_id="1")
+        done.append(loop.time() - start)
+
+    await asyncio.gather(*(one() for _ in range(21)))
+    assert sorted(done)[:20] == [0.0] * 20  # the burst goes out at once
+    assert sorted(done)[20] == pytest.approx(1 / 20)  # the 21st waits for the next token
+    # Another endpoint (STS) has its own bucket: not held up by the spent IMS one.
+    before = loop.time()
+    await client.get_caller_identity()
+    assert loop.time() - before == 0.0
+    await pool.aclose()

@@ -14,6 +14,7 @@ from tokensync.clock import LoopClock
 from tokensync.cloud.client import ClientSettings, CloudClient, Endpoints, HttpPool
 from tokensync.cloud.credentials import AssumeRoleCredentials, OidcRoleCredentials, StaticCredentials
 from tokensync.cloud.errors import CloudError
+from tokensync.cloud.rpc import RpcCaller
 
 OIDC_TOKEN = "oidc-jwt-Qp4"
 STS_SECRET = "sts-secret-Mn2"
@@ -62,5 +63,29 @@ async def test_secrets_never_appear(caplog: pytest.LogCaptureFixture, tmp_path: 
     logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
     assert "ObtainApplicationToken" in logged and "Forbidden.RAM" in logged  # the logs do say what happened
     everything = logged + "\n".join(seen)
+    for secret in SECRETS:
+        assert secret not in everything
+
+
+async def test_a_raw_reply_does_not_show_the_body_it_carries() -> None:
+    """``RawReply`` holds the answer as sent (token values, STS secrets) before it is parsed."""
+    cloud = FakeCloud()
+    cloud.always("ObtainApplicationToken", json_reply(200, token_body()))
+    cloud.always("AssumeRole", json_reply(200, {"RequestId": "R", "Credentials": {
+        "AccessKeyId": "STS.k", "AccessKeySecret": STS_SECRET, "SecurityToken": STS_TOKEN,
+        "Expiration": "2026-01-01T01:00:00Z"}}))
+    pool = HttpPool(transport=cloud.transport())
+    caller = RpcCaller(pool=pool, clock=LoopClock(start=datetime(2026, 1, 1, tzinfo=UTC)),
+                       settings=ClientSettings(max_attempts=1))
+    static = StaticCredentials("AK-test", "secret-value-Zq8", STS_TOKEN)
+    seen: list[str] = []
+    for action, version in (("ObtainApplicationToken", "2021-12-01"), ("AssumeRole", "2015-04-01")):
+        raw = await caller.call(endpoint="https://eiam.cn-hangzhou.aliyuncs.com", action=action, version=version,
+                                query={}, credential=static.get_credential)
+        assert raw.body  # the secrets are there to be parsed...
+        seen += [repr(raw), str(raw)]
+    await pool.aclose()
+    everything = "\n".join(seen)
+    assert "REQ-OK" in everything  # ...and the repr still says which answer it is
     for secret in SECRETS:
         assert secret not in everything

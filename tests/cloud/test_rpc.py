@@ -270,3 +270,34 @@ async def test_persistent_throttling_surfaces_as_throttled_with_the_hint() -> No
     await pool.aclose()
     assert len(cloud.seen) == 2
     assert caught.value.reason == "Throttled" and caught.value.retry_after == 2.5
+
+
+@pytest.mark.looptime
+async def test_a_retry_after_beyond_the_backoff_cap_is_raised_at_once_for_the_caller_to_schedule() -> None:
+    cloud = FakeCloud()
+    cloud.always("ObtainApplicationToken", error_reply(400, "Throttling.User", headers={"x-acs-retry-after": "3600"}))
+    client, pool = make_client(cloud, settings=ClientSettings(max_attempts=3, backoff_cap_seconds=10))
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    with pytest.raises(ThrottledError) as caught:
+        await client.obtain_application_token(instance_id="i", application_id="a", application_token_id="t")
+    waited = loop.time() - start
+    await pool.aclose()
+    assert waited <= 10  # not an hour inside one call
+    assert len(cloud.seen) == 1  # a retry now would only be throttled again
+    assert caught.value.retry_after == 3600 and caught.value.reason == "Throttled"
+
+
+@pytest.mark.looptime
+async def test_a_retry_after_at_the_backoff_cap_is_still_waited_out() -> None:
+    cloud = FakeCloud()
+    cloud.on("ObtainApplicationToken", error_reply(503, "ServiceUnavailable", headers={"x-acs-retry-after": "10"}),
+             json_reply(200, token_body()))
+    client, pool = make_client(cloud, settings=ClientSettings(max_attempts=3, backoff_cap_seconds=10))
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    reply = await client.obtain_application_token(instance_id="i", application_id="a", application_token_id="t")
+    waited = loop.time() - start
+    await pool.aclose()
+    assert reply.value.application_token_id == "token_demo"
+    assert 10 <= waited < 10.5

@@ -217,7 +217,8 @@ async def test_throttling_with_retry_after_never_calls_sooner(
     assert len(times) <= 2 * 3600 / retry_after + CLIENT_ATTEMPTS
 
     cloud.clear_faults()
-    # A sync under way waits out the retry-after between its own attempts: that is the step.
+    # A retry-after beyond the client's backoff cap ends the sync at once, and the next one is
+    # planned no sooner than the retry-after: that is the step.
     await recovers_by_the_next_attempt(kube, cloud, clock, "svc", "token_day", slack=retry_after + 12)
 
 

@@ -4,6 +4,8 @@
 the ``x-acs-*`` headers; ``x-acs-date`` from the injected clock, a fresh nonce each attempt.
 Retryable failures (throttling, 5xx, timeouts, broken bodies) are retried with bounded
 exponential backoff and full jitter, never sooner than the server's ``x-acs-retry-after``.
+A retry-after longer than the backoff cap is not waited out inside the call: the error is
+raised at once, carrying ``retry_after``, and the caller schedules the next try.
 Every wait (rate limiter, backoff, timeout) runs on the event loop's clock.
 """
 
@@ -15,7 +17,7 @@ import logging
 import random
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
@@ -56,7 +58,7 @@ class ClientSettings:
 
 @dataclass(frozen=True)
 class RawReply:
-    body: dict[str, Any]
+    body: dict[str, Any] = field(repr=False)  # holds application tokens and STS secrets as sent
     request_id: str
     server_time: datetime | None
 
@@ -108,6 +110,12 @@ class RpcCaller:
                     action, attempt, settings.max_attempts, error.code, error.http_status, error.request_id,
                 )
                 if not error.retryable or attempt >= settings.max_attempts:
+                    raise
+                if error.retry_after is not None and error.retry_after > settings.backoff_cap_seconds:
+                    # Holding the call (and a sync slot) for minutes helps no one: hand the
+                    # wait to the caller's scheduler, which honours ``retry_after``.
+                    logger.debug("cloud %s: retry-after %.0fs exceeds the %.0fs backoff cap; not retrying now",
+                                 action, error.retry_after, settings.backoff_cap_seconds)
                     raise
                 delay = self._backoff(attempt, error.retry_after)
                 logger.debug("cloud %s: retrying in %.2fs", action, delay)

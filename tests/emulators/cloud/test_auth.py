@@ -27,7 +27,7 @@ async def test_a_signed_request_passes_and_the_answer_has_the_real_shape(cloud: 
 async def test_wrong_secret_is_signature_does_not_match_without_echoing_secrets(cloud: Cloud) -> None:
     status, body, _ = await signed.call(cloud.url, "ObtainApplicationToken", EIAM, OBTAIN_QUERY,
                                         date=cloud.clock.now(), secret="not-the-secret")
-    assert (status, body["Code"]) == (400, "SignatureDoesNotMatch")
+    assert (status, body["Code"]) == (403, "SignatureDoesNotMatch")
     assert set(body) == {"RequestId", "HostId", "Code", "Message", "Recommend"}
     assert "not-the-secret" not in str(body) and "demo-access-key-secret" not in str(body)
 
@@ -62,7 +62,7 @@ async def test_a_client_whose_clock_is_twenty_minutes_off_is_refused(cloud: Clou
 async def test_a_body_that_does_not_match_its_declared_hash_is_refused(cloud: Cloud) -> None:
     status, body, _ = await signed.call(cloud.url, "GetCallerIdentity", "2015-04-01", date=cloud.clock.now(),
                                         body=b"tampered", declared_body=b"")
-    assert (status, body["Code"]) == (400, "SignatureDoesNotMatch")
+    assert (status, body["Code"]) == (403, "SignatureDoesNotMatch")
 
 
 async def test_an_unsigned_request_is_incomplete(cloud: Cloud) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tokensync.cloud.errors import (
@@ -19,13 +21,14 @@ from .conftest import DEMO, Cloud
 
 
 @pytest.mark.parametrize(("status", "code", "error_class"), [
-    (429, "Throttling.User", ThrottledError),
+    (400, "Throttling.User", ThrottledError),  # what the gateway sends
     (400, "Throttling", ThrottledError),
+    (429, "TooManyRequests", ThrottledError),  # not Alibaba's, but a 429 from a proxy means the same
     (403, "Forbidden.NoPermission", AccessDeniedError),
     (403, "NoPermission", AccessDeniedError),
     (404, "EntityNotExists.ApplicationToken", NotFoundError),
     (400, "InvalidParameter", BadRequestError),
-    (400, "SignatureDoesNotMatch", InvalidCredentialsError),
+    (403, "SignatureDoesNotMatch", InvalidCredentialsError),
     (500, "InternalError", CloudUnavailableError),
     (503, "ServiceUnavailable", CloudUnavailableError),
 ])
@@ -49,11 +52,23 @@ async def test_throttling_sends_retry_after_and_the_client_retries_once_it_passe
     assert cloud.emu.calls("ObtainApplicationToken") == 3
 
 
-async def test_the_retry_after_header_is_read_by_the_client(cloud: Cloud) -> None:
+async def test_throttle_answers_like_the_gateway_and_the_client_reads_retry_after(cloud: Cloud) -> None:
     cloud.emu.throttle(retry_after=7)
     with pytest.raises(ThrottledError) as caught:
         await cloud.client().get_caller_identity()
+    assert (caught.value.http_status, caught.value.code) == (400, "Throttling.User")
     assert caught.value.retry_after == 7
+
+
+async def test_an_hour_long_retry_after_fails_the_call_at_once_with_the_hint(cloud: Cloud) -> None:
+    cloud.emu.throttle(action="ObtainApplicationToken", retry_after=3600)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    with pytest.raises(ThrottledError) as caught:
+        await cloud.client(max_attempts=3).obtain_application_token(**DEMO)
+    assert loop.time() - start < 10  # the backoff cap, not the hour: the caller schedules the retry
+    assert caught.value.retry_after == 3600
+    assert cloud.emu.calls("ObtainApplicationToken") == 1
 
 
 @pytest.mark.parametrize("body", ["malformed", "truncated", "empty"])
@@ -72,8 +87,11 @@ async def test_a_connection_reset_is_cloud_unavailable(cloud: Cloud) -> None:
 
 
 async def test_latency_delays_but_answers(cloud: Cloud) -> None:
-    fault = cloud.emu.inject_fault(latency_ms=5)
+    fault = cloud.emu.inject_fault(latency_ms=200)
+    loop = asyncio.get_running_loop()  # real time here: the emulator's server sleeps on this loop
+    start = loop.time()
     assert (await cloud.client().obtain_application_token(**DEMO)).value
+    assert loop.time() - start >= 0.2
     assert fault.hits == 1
 
 

@@ -119,7 +119,7 @@ def verify(request: SignedRequest, *, state: EmulatorState, nonces: NonceCache, 
     expected = signing.signature(secret, canonical)
     if not hmac.compare_digest(expected, parsed.signature.lower()):
         string_to_sign = f"{signing.ALGORITHM}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
-        raise ApiError(400, "SignatureDoesNotMatch",
+        raise ApiError(403, "SignatureDoesNotMatch",
                        f"Specified signature does not match our calculation. server string to sign is:"
                        f"{string_to_sign}")
     _check_body_hash(request)
@@ -157,7 +157,7 @@ def _credential(access_key_id: str, state: EmulatorState, now: datetime) -> tupl
 def _check_body_hash(request: SignedRequest) -> None:
     declared = request.headers.get("x-acs-content-sha256")
     if declared is not None and declared.lower() != hashlib.sha256(request.body).hexdigest():
-        raise ApiError(400, "SignatureDoesNotMatch", "The x-acs-content-sha256 header does not match the body.")
+        raise ApiError(403, "SignatureDoesNotMatch", "The x-acs-content-sha256 header does not match the body.")
 
 
 def _check_date_and_nonce(request: SignedRequest, nonces: NonceCache, now: datetime, *, required: bool) -> None:

@@ -83,8 +83,8 @@ class CloudEmulator:
 
     def throttle(self, *, action: str | None = None, retry_after: float | None = None,
                  times: int | None = None, rate: float = 1.0) -> Fault:
-        """Answer ``429 Throttling.User`` (with ``x-acs-retry-after`` when given)."""
-        return self.inject_fault(action=action, status=429, code="Throttling.User",
+        """Answer ``400 Throttling.User`` (with ``x-acs-retry-after`` when given), as the gateway does."""
+        return self.inject_fault(action=action, status=400, code="Throttling.User",
                                  message="Request was denied due to user flow control.",
                                  retry_after=retry_after, times=times, rate=rate)
 
