@@ -31,11 +31,46 @@ async def test_dependents_go_when_the_owners_finalizers_clear(kube_api: KubeApi)
     assert (await kube_api.get(f"{SECRETS}/owned")).status == 404
 
 
-async def test_orphan_propagation_keeps_dependents(kube_api: KubeApi) -> None:
+async def test_orphan_propagation_keeps_dependents_and_removes_the_owner_reference(kube_api: KubeApi) -> None:
+    """"Garbage Collection", "Orphaned dependents": with propagationPolicy Orphan the dependents
+    stay and "the garbage collector ... removes the ownerReferences" naming the deleted owner.
+    Removing it is a write: the dependent gets a new resourceVersion and a MODIFIED event."""
     owner = (await kube_api.post(WIDGETS, widget("w1"))).body
+    before = (await kube_api.post(SECRETS, _owned("owned", owner))).body
+    await kube_api.delete(f"{WIDGETS}/w1", {"propagationPolicy": "Orphan"})
+    assert (await kube_api.get(f"{WIDGETS}/w1")).status == 404
+    orphan = await kube_api.get(f"{SECRETS}/owned")
+    assert orphan.status == 200
+    assert "ownerReferences" not in orphan.body["metadata"]
+    assert int(orphan.body["metadata"]["resourceVersion"]) > int(before["metadata"]["resourceVersion"])
+    events = await kube_api.watch(SECRETS, resourceVersion=before["metadata"]["resourceVersion"],
+                                  until=lambda e: len(e) == 1)
+    assert events[0]["type"] == "MODIFIED" and "ownerReferences" not in events[0]["object"]["metadata"]
+
+
+async def test_orphan_propagation_keeps_the_other_owners_references(kube_api: KubeApi) -> None:
+    one = (await kube_api.post(WIDGETS, widget("w1"))).body
+    two = (await kube_api.post(WIDGETS, widget("w2"))).body
+    body = _owned("shared", one)
+    body["metadata"]["ownerReferences"] += _owned("x", two)["metadata"]["ownerReferences"]  # type: ignore[index]
+    await kube_api.post(SECRETS, body)
+    await kube_api.delete(f"{WIDGETS}/w1?propagationPolicy=Orphan")
+    shared = (await kube_api.get(f"{SECRETS}/shared")).body
+    assert [o["uid"] for o in shared["metadata"]["ownerReferences"]] == [two["metadata"]["uid"]]
+    # The remaining owner still collects it.
+    await kube_api.delete(f"{WIDGETS}/w2")
+    assert (await kube_api.get(f"{SECRETS}/shared")).status == 404
+
+
+async def test_orphan_propagation_holds_when_the_owners_finalizers_clear_later(kube_api: KubeApi) -> None:
+    """An owner with finalizers is only marked; orphaning still applies when it finally goes."""
+    owner = (await kube_api.post(WIDGETS, {**widget("w1"), "metadata": {"name": "w1", "finalizers": ["x/y"]}})).body
     await kube_api.post(SECRETS, _owned("owned", owner))
     await kube_api.delete(f"{WIDGETS}/w1", {"propagationPolicy": "Orphan"})
-    assert (await kube_api.get(f"{SECRETS}/owned")).status == 200
+    await kube_api.patch(f"{WIDGETS}/w1", {"metadata": {"finalizers": []}})
+    assert (await kube_api.get(f"{WIDGETS}/w1")).status == 404
+    orphan = await kube_api.get(f"{SECRETS}/owned")
+    assert orphan.status == 200 and "ownerReferences" not in orphan.body["metadata"]
 
 
 async def test_dependent_with_a_live_second_owner_stays(kube_api: KubeApi) -> None:

@@ -105,3 +105,64 @@ async def test_apply_with_unknown_field_is_refused_like_strict_field_validation(
     lenient = await kubectl("apply", "--validate=false", "-f", "-",
                             stdin=MANIFESTS.replace("size: small", "size: small, colour: red"))
     assert lenient.returncode == 0, lenient.stderr
+
+
+async def test_server_side_dry_run_apply_of_new_objects_leaves_nothing_behind(
+        kubectl: Kubectl, kube_emulator: KubernetesEmulator) -> None:
+    """``kubectl apply --dry-run=server`` (API concepts, "Dry-run") sends dryRun=All: the server
+    checks and answers, kubectl reports "(server dry run)", and nothing is created."""
+    result = await kubectl("apply", "--dry-run=server", "-f", "-", stdin=MANIFESTS)
+    assert result.returncode == 0, result.stderr
+    assert "secret/creds created (server dry run)" in result.stdout
+    assert "widget.example.com/w1 created (server dry run)" in result.stdout
+    assert kube_emulator.get("v1", "secrets", "default", "creds") is None
+    assert kube_emulator.get("example.com/v1", "widgets", "default", "w1") is None
+    missing = await kubectl("get", "secret", "creds")
+    assert missing.returncode != 0 and "NotFound" in missing.stderr
+
+
+async def test_server_side_dry_run_apply_of_an_invalid_custom_resource_reports_the_422(
+        kubectl: Kubectl, kube_emulator: KubernetesEmulator) -> None:
+    """A dry run validates like the real request: kubectl shows the 422 Invalid (it words a Status
+    with reason Invalid as "The <Kind> ... is invalid") and the valid Secret beside it is not kept."""
+    result = await kubectl("apply", "--dry-run=server", "-f", "-",
+                           stdin=MANIFESTS.replace("size: small", "size: medium"))
+    assert result.returncode != 0
+    assert 'The Widget "w1" is invalid: spec.size: Unsupported value: "medium"' in result.stderr
+    assert "secret/creds created (server dry run)" in result.stdout
+    assert kube_emulator.get("v1", "secrets", "default", "creds") is None
+
+
+async def test_server_side_dry_run_delete_keeps_the_object(kubectl: Kubectl,
+                                                           kube_emulator: KubernetesEmulator) -> None:
+    await kubectl("apply", "-f", "-", stdin=MANIFESTS)
+    result = await kubectl("delete", "--dry-run=server", "secret", "creds")
+    assert result.returncode == 0, result.stderr
+    assert "(server dry run)" in result.stdout
+    assert kube_emulator.get("v1", "secrets", "default", "creds") is not None
+
+
+async def test_unsupported_field_selector_is_the_servers_400(kubectl: Kubectl) -> None:
+    """"Field Selectors": an unsupported field is an error from the server, shown by kubectl."""
+    supported = await kubectl("get", "secrets", "--field-selector", "type=Opaque")
+    assert supported.returncode == 0, supported.stderr
+    refused = await kubectl("get", "secrets", "--field-selector", "data.token=x")
+    assert refused.returncode != 0
+    assert "field label not supported: data.token" in refused.stderr
+
+
+async def test_rollout_restart_of_statefulset_and_daemonset(kubectl: Kubectl,
+                                                            kube_emulator: KubernetesEmulator) -> None:
+    """``kubectl rollout restart`` patches spec.template.metadata.annotations (strategic merge)."""
+    for kind in ("StatefulSet", "DaemonSet"):
+        kube_emulator.create({"apiVersion": "apps/v1", "kind": kind, "metadata": {"name": "w", "namespace": "default"},
+                              "spec": {"selector": {"matchLabels": {"app": "w"}}, "template": {
+                                  "metadata": {"labels": {"app": "w"}},
+                                  "spec": {"containers": [{"name": "app", "image": "a:1"}]}}}})
+    result = await kubectl("rollout", "restart", "statefulset/w", "daemonset/w")
+    assert result.returncode == 0, result.stderr
+    assert "statefulset.apps/w restarted" in result.stdout and "daemonset.apps/w restarted" in result.stdout
+    for kind in ("StatefulSet", "DaemonSet"):
+        restarted = kube_emulator.get("apps/v1", kind, "default", "w")
+        assert restarted is not None and restarted["metadata"]["generation"] == 2
+        assert "kubectl.kubernetes.io/restartedAt" in restarted["spec"]["template"]["metadata"]["annotations"]

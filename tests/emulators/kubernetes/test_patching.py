@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from .conftest import WIDGETS, KubeApi, widget
 
 DEPLOYMENTS = "/apis/apps/v1/namespaces/default/deployments"
@@ -72,3 +74,25 @@ async def test_strategic_merge_on_custom_resource_is_415(kube_api: KubeApi) -> N
     await kube_api.post(WIDGETS, widget("w1"))
     reply = await kube_api.patch(f"{WIDGETS}/w1", {"spec": {"size": "large"}}, content_type=STRATEGIC)
     assert reply.status == 415 and reply.body["reason"] == "UnsupportedMediaType"
+
+
+@pytest.mark.parametrize("plural", ["deployments", "statefulsets", "daemonsets"])
+async def test_rollout_restart_patch_adds_a_template_annotation(kube_api: KubeApi, plural: str) -> None:
+    """``kubectl rollout restart`` sends a strategic merge patch setting
+    spec.template.metadata.annotations["kubectl.kubernetes.io/restartedAt"]: the annotation is
+    merged in beside the existing ones, the pod template is otherwise kept, and, being a spec
+    change, it bumps generation (what makes the workload controller roll the pods)."""
+    path = f"/apis/apps/v1/namespaces/default/{plural}"
+    await kube_api.post(path, {"metadata": {"name": "w"}, "spec": {"template": {
+        "metadata": {"labels": {"app": "w"}, "annotations": {"team": "a"}},
+        "spec": {"containers": [{"name": "app", "image": "a:1"}]}}}})
+    restart = {"spec": {"template": {"metadata": {"annotations": {
+        "kubectl.kubernetes.io/restartedAt": "2026-01-01T00:00:00Z"}}}}}
+    reply = await kube_api.patch(f"{path}/w", restart, content_type=STRATEGIC)
+    assert reply.status == 200
+    template = reply.body["spec"]["template"]
+    assert template["metadata"]["annotations"] == {"team": "a",
+                                                   "kubectl.kubernetes.io/restartedAt": "2026-01-01T00:00:00Z"}
+    assert template["metadata"]["labels"] == {"app": "w"}
+    assert template["spec"]["containers"] == [{"name": "app", "image": "a:1"}]
+    assert reply.body["metadata"]["generation"] == 2

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 
+import pytest
+
 from .conftest import WIDGETS, KubeApi, widget
 
 SECRETS = "/api/v1/namespaces/default/secrets"
@@ -58,13 +60,26 @@ async def test_generation_bumps_on_spec_changes_only(kube_api: KubeApi) -> None:
     assert changed["metadata"]["generation"] == 2
 
 
-async def test_apps_kinds_bump_generation_on_spec_change(kube_api: KubeApi) -> None:
-    """Deployments (apps/v1) carry generation like real workload controllers expect."""
-    path = "/apis/apps/v1/namespaces/default/deployments"
-    body = {"metadata": {"name": "d"}, "spec": {"replicas": 1, "template": {"spec": {"containers": []}}}}
-    assert (await kube_api.post(path, body)).body["metadata"]["generation"] == 1
-    changed = (await kube_api.patch(f"{path}/d", {"spec": {"replicas": 2}})).body
+@pytest.mark.parametrize(("plural", "kind"), [("deployments", "Deployment"), ("statefulsets", "StatefulSet"),
+                                              ("daemonsets", "DaemonSet")])
+async def test_apps_kinds_bump_generation_on_spec_changes_only(kube_api: KubeApi, plural: str, kind: str) -> None:
+    """apps/v1 workloads carry generation as their controllers expect (conventions, "Metadata":
+    generation changes with the desired state only): created at 1, unchanged by label and
+    /status writes, bumped by a spec change."""
+    path = f"/apis/apps/v1/namespaces/default/{plural}"
+    body = {"metadata": {"name": "w"}, "spec": {"selector": {"matchLabels": {"app": "w"}}, "template": {
+        "metadata": {"labels": {"app": "w"}}, "spec": {"containers": [{"name": "app", "image": "a:1"}]}}}}
+    created = await kube_api.post(path, body)
+    assert created.status == 201
+    assert (created.body["apiVersion"], created.body["kind"]) == ("apps/v1", kind)
+    assert created.body["metadata"]["generation"] == 1
+    labelled = (await kube_api.patch(f"{path}/w", {"metadata": {"labels": {"team": "a"}}})).body
+    assert labelled["metadata"]["generation"] == 1
+    status = (await kube_api.patch(f"{path}/w/status", {"status": {"observedGeneration": 1}})).body
+    assert status["metadata"]["generation"] == 1 and status["status"] == {"observedGeneration": 1}
+    changed = (await kube_api.patch(f"{path}/w", {"spec": {"minReadySeconds": 5}})).body
     assert changed["metadata"]["generation"] == 2
+    assert changed["status"] == {"observedGeneration": 1}  # a spec write keeps status
 
 
 async def test_duplicate_create_is_409_already_exists(kube_api: KubeApi) -> None:

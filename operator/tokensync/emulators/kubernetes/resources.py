@@ -28,6 +28,8 @@ class Resource:
     schema: dict[str, Any] | None = None
     printer_columns: list[dict[str, Any]] = field(default_factory=list)
     storage: bool = True
+    # A CRD version's spec.selectableFields, as field labels ("spec.color" for jsonPath ".spec.color").
+    selectable_fields: list[str] = field(default_factory=list)
 
     @property
     def api_version(self) -> str:
@@ -112,6 +114,8 @@ def resources_from_crd(crd: dict[str, Any]) -> list[Resource]:
             schema=(version.get("schema") or {}).get("openAPIV3Schema"),
             printer_columns=list(version.get("additionalPrinterColumns") or []),
             storage=bool(version.get("storage", False)),
+            selectable_fields=[str(f.get("jsonPath", "")).lstrip(".") for f in version.get("selectableFields") or []
+                               if isinstance(f, dict) and f.get("jsonPath")],
         ))
     return result
 

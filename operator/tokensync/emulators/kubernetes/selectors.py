@@ -2,6 +2,7 @@
 
 Grammar from the Kubernetes docs "Labels and Selectors": ``k=v``, ``k==v``, ``k!=v``,
 ``k in (a,b)``, ``k notin (a,b)``, ``k`` (exists) and ``!k`` (does not exist), comma-joined.
+Field selectors ("Field Selectors" docs) take ``=``, ``==``, ``!=`` on the fields each kind supports.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .errors import bad_request
+from .resources import Resource
 
 Matcher = Callable[[Mapping[str, str]], bool]
+FieldGetter = Callable[[Mapping[str, Any]], str]
 
 _SET_RE = re.compile(r"^\s*([^\s!=,()]+)\s+(in|notin)\s+\(([^)]*)\)\s*$")
 _EQ_RE = re.compile(r"^\s*([^\s!=,()]+)\s*(==|=|!=)\s*([^\s!=,()]*)\s*$")
@@ -63,25 +66,126 @@ def parse_label_selector(text: str | None) -> Matcher:
     return lambda labels: all(m(labels) for m in matchers)
 
 
-def _field_value(obj: Mapping[str, Any], path: str) -> str:
-    current: Any = obj
-    for key in path.split("."):
-        current = current.get(key) if isinstance(current, Mapping) else None
-    return "" if current is None else str(current)
+def _scalar(value: Any) -> str:
+    """A field's value as a field selector compares it: Go's formatting of strings, numbers, booleans."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
-def parse_field_selector(text: str | None) -> Callable[[Mapping[str, Any]], bool]:
-    """Field selectors: ``metadata.name`` / ``metadata.namespace`` (every kind) and, more leniently
-    than kube-apiserver's per-kind allowlists, any dotted scalar path (``involvedObject.uid`` for
-    ``kubectl describe``'s Events, ``status.phase``)."""
-    checks: list[tuple[str, str, str]] = []
-    for part in _split_requirements(text or ""):
-        match = _EQ_RE.match(part)
-        if not match:
-            raise bad_request(f"invalid field selector: {part!r}")
-        checks.append(match.groups())  # type: ignore[arg-type]
+def _path(path: str) -> FieldGetter:
+    def get(obj: Mapping[str, Any]) -> str:
+        current: Any = obj
+        for key in path.split("."):
+            current = current.get(key) if isinstance(current, Mapping) else None
+        return _scalar(current)
+
+    return get
+
+
+def _first(*paths: str) -> FieldGetter:
+    """The first non-empty of several fields (an Event's ``source`` falls back to its reporter)."""
+    getters = [_path(p) for p in paths]
+    return lambda obj: next((v for v in (g(obj) for g in getters) if v), "")
+
+
+_METADATA: dict[str, FieldGetter] = {"metadata.name": _path("metadata.name"),
+                                     "metadata.namespace": _path("metadata.namespace")}
+_INVOLVED = ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath")
+# The per-kind field labels kube-apiserver accepts (the AddFieldLabelConversionsFor* functions of
+# pkg/apis/core/v1 and pkg/apis/events/v1), for the kinds the emulator serves. Every other
+# built-in kind falls back to runtime.DefaultMetaV1FieldSelectorConversion: metadata.name and
+# metadata.namespace only, refused with a differently worded message.
+_KIND_FIELDS: dict[tuple[str, str], dict[str, FieldGetter]] = {
+    ("", "secrets"): {**_METADATA, "type": _path("type")},
+    ("", "namespaces"): {"metadata.name": _path("metadata.name"), "status.phase": _path("status.phase")},
+    ("", "events"): {
+        **_METADATA,
+        **{f"involvedObject.{f}": _path(f"involvedObject.{f}") for f in _INVOLVED},
+        "reason": _path("reason"), "type": _path("type"),
+        "reportingComponent": _path("reportingComponent"),
+        "source": _first("source.component", "reportingComponent"),
+    },
+    ("events.k8s.io", "events"): {
+        **_METADATA,
+        **{f"regarding.{f}": _path(f"regarding.{f}") for f in _INVOLVED},
+        "reason": _path("reason"), "type": _path("type"),
+        "reportingController": _path("reportingController"),
+        "source": _first("deprecatedSource.component", "reportingController"),
+    },
+    ("", "pods"): {
+        **_METADATA,
+        **{f: _path(f) for f in ("spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
+                                 "spec.serviceAccountName", "spec.hostNetwork", "status.phase", "status.podIP",
+                                 "status.nominatedNodeName")},
+    },
+}
+
+
+def _supported_fields(resource: Resource) -> tuple[dict[str, FieldGetter], Callable[[str], str]]:
+    """The field labels ``resource`` can be selected by, and the refusal message for any other."""
+    if not resource.builtin:
+        # apiextensions' crConverter: metadata.name, metadata.namespace when namespaced, and the
+        # CRD version's selectableFields.
+        fields = {"metadata.name": _path("metadata.name")}
+        if resource.namespaced:
+            fields["metadata.namespace"] = _path("metadata.namespace")
+        fields.update({f: _path(f) for f in resource.selectable_fields})
+        return fields, lambda label: f"field label not supported: {label}"
+    if resource.key in _KIND_FIELDS:
+        return _KIND_FIELDS[resource.key], lambda label: f"field label not supported: {label}"
+    return dict(_METADATA), lambda label: (f'"{label}" is not a known field selector: only "metadata.name", '
+                                           f'"metadata.namespace"')
+
+
+def _field_terms(text: str) -> list[str]:
+    """Terms split on commas not escaped with a backslash (apimachinery fields.ParseSelector)."""
+    terms, current, escaped = [], "", False
+    for char in text:
+        if escaped:
+            current += "\\" + char
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == ",":
+            terms.append(current)
+            current = ""
+        else:
+            current += char
+    terms.append(current + ("\\" if escaped else ""))
+    return [t for t in terms if t.strip()]
+
+
+def _split_field_term(term: str) -> tuple[str, str, str]:
+    """``label op value`` at the first unescaped operator; the value may itself contain ``=``."""
+    index = 0
+    while index < len(term):
+        if term[index] == "\\":
+            index += 2
+            continue
+        for op in ("!=", "==", "="):
+            if term.startswith(op, index):
+                value = re.sub(r"\\(.)", r"\1", term[index + len(op):])
+                return term[:index].strip(), op, value
+        index += 1
+    raise bad_request(f"invalid selector: '{term}'; can't understand '{term}'")
+
+
+def parse_field_selector(text: str | None, resource: Resource) -> Callable[[Mapping[str, Any]], bool]:
+    """Field selectors (``=``, ``==``, ``!=``) on the fields kube-apiserver indexes for the kind; any
+    other field is a 400 BadRequest, as a real server answers it."""
+    supported, refusal = _supported_fields(resource)
+    checks: list[tuple[FieldGetter, bool, str]] = []
+    for term in _field_terms(text or ""):
+        label, op, value = _split_field_term(term)
+        getter = supported.get(label)
+        if getter is None:
+            raise bad_request(refusal(label))
+        checks.append((getter, op == "!=", value))
 
     def matches(obj: Mapping[str, Any]) -> bool:
-        return all((_field_value(obj, field) == value) != (op == "!=") for field, op, value in checks)
+        return all((getter(obj) == value) != negated for getter, negated, value in checks)
 
     return matches

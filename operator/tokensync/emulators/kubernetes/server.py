@@ -13,7 +13,7 @@ from aiohttp import web
 from tokensync.clock import Clock
 
 from . import openapi, tables
-from .errors import ApiError, bad_request
+from .errors import ApiError, bad_request, invalid
 from .faults import Faults
 from .patching import json_patch, merge_patch, strategic_merge_patch
 from .resources import Resource
@@ -55,6 +55,21 @@ def _filtered_type(event: WatchEvent, selected: Callable[[dict[str, Any]], bool]
 
 def _strict(request: web.Request) -> bool:
     return request.query.get("fieldValidation") == "Strict"
+
+
+def _dry_run(values: list[str], options_kind: str) -> bool:
+    """``dryRun``: absent, or "All" (the only value kube-apiserver knows). Anything else fails the
+    request options' validation (ValidateDryRun): 422 Invalid on ``<Verb>Options.meta.k8s.io``."""
+    if any(value != "All" for value in values):
+        listed = ", ".join(f'"{value}"' for value in values)
+        raise invalid("meta.k8s.io", options_kind, "", [{
+            "reason": "FieldValueNotSupported", "field": "dryRun",
+            "message": f'Unsupported value: []string{{{listed}}}: supported values: "All"'}])
+    return bool(values)
+
+
+def _query_dry_run(request: web.Request, options_kind: str) -> bool:
+    return _dry_run(request.query.getall("dryRun", []), options_kind)
 
 
 def _json(body: Any, status: int = 200) -> web.Response:
@@ -176,28 +191,40 @@ class ApiServer:
                     return await self._watch(request, target)
                 return self._list(request, target)
             if method == "POST":
+                dry_run = _query_dry_run(request, "CreateOptions")
                 body = await self._body(request)
-                created = self.store.create(resource, target.namespace or "", body, strict=_strict(request))
-                self._count(target, "create")
+                created = self.store.create(resource, target.namespace or "", body, strict=_strict(request),
+                                            dry_run=dry_run)
+                self._count(target, "create", dry_run)
                 return _json(created, 201)
             raise _not_allowed()
         namespace = target.namespace or ""
         if method == "GET":
             return _json(self.store.get(resource, namespace, target.name))
         if method == "PUT":
+            dry_run = _query_dry_run(request, "UpdateOptions")
             body = await self._body(request)
             updated = self.store.update(resource, namespace, target.name, body, subresource=target.subresource,
-                                        require_resource_version=not resource.builtin, strict=_strict(request))
-            self._count(target, "update")
+                                        require_resource_version=not resource.builtin, strict=_strict(request),
+                                        dry_run=dry_run)
+            self._count(target, "update", dry_run)
             return _json(updated)
         if method == "PATCH":
             return await self._patch(request, target)
         if method == "DELETE" and target.subresource is None:
             options = await self._body(request) if request.can_read_body else {}
-            propagation = options.get("propagationPolicy") or "Background"
+            if not isinstance(options, dict):
+                raise bad_request("DeleteOptions must be a JSON object")
+            # client-go sends DeleteOptions (dryRun included) as the body; the query works too.
+            body_dry_run = options.get("dryRun") or []
+            if not isinstance(body_dry_run, list):
+                raise bad_request("DeleteOptions.dryRun must be a list of strings")
+            dry_run = _dry_run([str(v) for v in body_dry_run] + request.query.getall("dryRun", []), "DeleteOptions")
+            propagation = options.get("propagationPolicy") or request.query.get("propagationPolicy") or "Background"
             obj, removed = self.store.delete(resource, namespace, target.name,
-                                             preconditions=options.get("preconditions"), propagation=propagation)
-            self._count(target, "delete")
+                                             preconditions=options.get("preconditions"), propagation=propagation,
+                                             dry_run=dry_run)
+            self._count(target, "delete", dry_run)
             if removed:
                 return _json({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                               "details": {"name": target.name, "group": resource.group, "kind": resource.plural,
@@ -205,7 +232,9 @@ class ApiServer:
             return _json(obj, 200)
         raise _not_allowed()
 
-    def _count(self, target: Target, verb: str) -> None:
+    def _count(self, target: Target, verb: str, dry_run: bool = False) -> None:
+        if dry_run:
+            return  # nothing was written
         name = target.resource.plural + (f"/{target.subresource}" if target.subresource else "")
         self.faults.write_counts[(name, verb)] += 1
 
@@ -225,7 +254,7 @@ class ApiServer:
 
     def _list(self, request: web.Request, target: Target) -> web.Response:
         label_match = parse_label_selector(request.query.get("labelSelector"))
-        field_match = parse_field_selector(request.query.get("fieldSelector"))
+        field_match = parse_field_selector(request.query.get("fieldSelector"), target.resource)
         items, resource_version = self.store.list(target.resource, target.namespace, label_match, field_match)
         if "as=Table" in request.headers.get("Accept", ""):
             return _json(tables.table(target.resource, items, resource_version, self.clock))
@@ -241,6 +270,7 @@ class ApiServer:
             raise ApiError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - accepted "
                                                         f"media types include: {JSON_PATCH}, {MERGE_PATCH}"
                                                         + (f", {STRATEGIC_PATCH}" if resource.builtin else ""))
+        dry_run = _query_dry_run(request, "PatchOptions")
         patch = await self._body(request)
         current = self.store.get(resource, target.namespace or "", target.name)
         if content_type == JSON_PATCH:
@@ -254,13 +284,13 @@ class ApiServer:
         if not isinstance(patched, dict):
             raise bad_request("the patched object is not a JSON object")
         updated = self.store.update(resource, target.namespace or "", target.name, patched,
-                                    subresource=target.subresource, strict=_strict(request))
-        self._count(target, "patch")
+                                    subresource=target.subresource, strict=_strict(request), dry_run=dry_run)
+        self._count(target, "patch", dry_run)
         return _json(updated)
 
     async def _watch(self, request: web.Request, target: Target) -> web.StreamResponse:
         label_match = parse_label_selector(request.query.get("labelSelector"))
-        field_match = parse_field_selector(request.query.get("fieldSelector"))
+        field_match = parse_field_selector(request.query.get("fieldSelector"), target.resource)
         bookmarks = request.query.get("allowWatchBookmarks") in ("true", "1")
         timeout = request.query.get("timeoutSeconds")
         loop = asyncio.get_running_loop()

@@ -194,7 +194,9 @@ class Store:
     # -- writes ------------------------------------------------------------------------------------
 
     def create(self, resource: Resource, namespace: str, body: Mapping[str, Any], *,
-               strict: bool = False) -> dict[str, Any]:
+               strict: bool = False, dry_run: bool = False) -> dict[str, Any]:
+        """POST semantics. ``dry_run`` (``dryRun=All``): every check and default, the would-be object
+        returned, nothing stored (no resourceVersion, no event, no CRD registration)."""
         obj = copy.deepcopy(dict(body))
         if not isinstance(obj.get("metadata", {}), dict):
             raise bad_request("metadata must be an object")
@@ -231,6 +233,9 @@ class Store:
         metadata["creationTimestamp"] = _timestamp(self.clock)
         if resource.has_generation:
             metadata["generation"] = 1
+        if dry_run:
+            # A real server's dry-run create answers with uid and timestamps but no resourceVersion.
+            return self.present(resource, obj)
         if resource.key == CRD_KEY:
             self._accept_crd(obj)
         metadata["resourceVersion"] = str(self._next_rv())
@@ -240,8 +245,9 @@ class Store:
 
     def update(self, resource: Resource, namespace: str, name: str, body: Mapping[str, Any], *,
                subresource: str | None = None, require_resource_version: bool = False,
-               strict: bool = False) -> dict[str, Any]:
-        """PUT semantics (also the last step of every PATCH)."""
+               strict: bool = False, dry_run: bool = False) -> dict[str, Any]:
+        """PUT semantics (also the last step of every PATCH). ``dry_run``: the would-be object (at the
+        current resourceVersion) is returned and nothing is stored."""
         namespace = namespace if resource.namespaced else ""
         current = self._bucket(resource).get((namespace, name))
         if current is None:
@@ -294,6 +300,8 @@ class Store:
             return self.present(resource, current)  # a no-op write: no new resourceVersion, no event.
         if resource.has_generation and self._spec_part(resource, new) != self._spec_part(resource, current):
             new["metadata"]["generation"] = int(current["metadata"].get("generation", 1)) + 1
+        if dry_run:
+            return self.present(resource, new)
         if resource.key == CRD_KEY:
             self._accept_crd(new)
         new["metadata"]["resourceVersion"] = str(self._next_rv())
@@ -305,9 +313,10 @@ class Store:
         return self.present(resource, new)
 
     def delete(self, resource: Resource, namespace: str, name: str, *,
-               preconditions: Mapping[str, Any] | None = None, propagation: str = "Background"
-               ) -> tuple[dict[str, Any], bool]:
-        """Returns (object, removed). With finalizers the object stays, marked with deletionTimestamp."""
+               preconditions: Mapping[str, Any] | None = None, propagation: str = "Background",
+               dry_run: bool = False) -> tuple[dict[str, Any], bool]:
+        """Returns (object, removed). With finalizers the object stays, marked with deletionTimestamp.
+        ``dry_run``: the same answer, and nothing changes (no mark, no removal, no GC)."""
         namespace = namespace if resource.namespaced else ""
         current = self._bucket(resource).get((namespace, name))
         if current is None:
@@ -318,13 +327,15 @@ class Store:
                 raise conflict(resource.group, resource.plural, name,
                                f"Precondition failed: {field_name.title()} in precondition: {expected}, "
                                f"{field_name.title()} in object meta: {current['metadata'].get(field_name)}")
+        if dry_run:
+            return self._dry_run_delete(resource, current)
+        if propagation == "Orphan":
+            # The garbage collector strips the owner from its dependents before the owner goes
+            # (the "orphan" finalizer's work, done synchronously here).
+            self._orphan_dependents(current["metadata"]["uid"])
         if current["metadata"].get("finalizers"):
             if not current["metadata"].get("deletionTimestamp"):
-                marked = copy.deepcopy(current)
-                marked["metadata"]["deletionTimestamp"] = _timestamp(self.clock)
-                marked["metadata"]["deletionGracePeriodSeconds"] = 0
-                if resource.has_generation:
-                    marked["metadata"]["generation"] = int(marked["metadata"].get("generation", 1)) + 1
+                marked = self._marked_for_deletion(resource, current)
                 marked["metadata"]["resourceVersion"] = str(self._next_rv())
                 self._bucket(resource)[(namespace, name)] = marked
                 self._emit(resource, "MODIFIED", marked, current)
@@ -332,10 +343,46 @@ class Store:
             return self.present(resource, current), False
         removed = copy.deepcopy(current)
         removed["metadata"]["resourceVersion"] = str(self._next_rv())
-        self._remove(resource, removed, orphan=propagation == "Orphan")
+        self._remove(resource, removed)
         return self.present(resource, removed), True
 
-    def _remove(self, resource: Resource, obj: dict[str, Any], *, orphan: bool = False) -> None:
+    def _marked_for_deletion(self, resource: Resource, current: Mapping[str, Any]) -> dict[str, Any]:
+        marked = copy.deepcopy(dict(current))
+        marked["metadata"]["deletionTimestamp"] = _timestamp(self.clock)
+        marked["metadata"]["deletionGracePeriodSeconds"] = 0
+        if resource.has_generation:
+            marked["metadata"]["generation"] = int(marked["metadata"].get("generation", 1)) + 1
+        return marked
+
+    def _dry_run_delete(self, resource: Resource, current: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        if current["metadata"].get("finalizers"):
+            if current["metadata"].get("deletionTimestamp"):
+                return self.present(resource, current), False
+            return self.present(resource, self._marked_for_deletion(resource, current)), False
+        return self.present(resource, current), True
+
+    def _orphan_dependents(self, owner_uid: str) -> None:
+        """Orphan propagation: every dependent loses its ownerReference to ``owner_uid`` (a metadata
+        write: new resourceVersion, MODIFIED event, no generation bump) and is kept."""
+        for key, bucket in list(self._objects.items()):
+            resource = self._resource_for_key(key)
+            if resource is None:
+                continue
+            for object_key, obj in list(bucket.items()):
+                owners = obj["metadata"].get("ownerReferences") or []
+                kept = [o for o in owners if o.get("uid") != owner_uid]
+                if len(kept) == len(owners):
+                    continue
+                orphan = copy.deepcopy(obj)
+                if kept:
+                    orphan["metadata"]["ownerReferences"] = kept
+                else:
+                    orphan["metadata"].pop("ownerReferences", None)
+                orphan["metadata"]["resourceVersion"] = str(self._next_rv())
+                bucket[object_key] = orphan
+                self._emit(resource, "MODIFIED", orphan, obj)
+
+    def _remove(self, resource: Resource, obj: dict[str, Any]) -> None:
         metadata = obj["metadata"]
         self._bucket(resource).pop((metadata.get("namespace", "") if resource.namespaced else "", metadata["name"]),
                                    None)
@@ -344,8 +391,7 @@ class Store:
             self._drop_crd(obj)
         if resource.key == NAMESPACE_KEY:
             self._empty_namespace(metadata["name"])
-        if not orphan:
-            self._collect_garbage(metadata["uid"])
+        self._collect_garbage(metadata["uid"])
         for callback in self.on_removed:
             callback(resource, obj)
 
