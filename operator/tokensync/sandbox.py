@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
 import logging
-import signal
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,9 @@ from tokensync.api.crds import crd_manifests
 from tokensync.clock import SYSTEM_CLOCK
 from tokensync.emulators.cloud import running_cloud_emulator
 from tokensync.emulators.kubernetes import KubernetesEmulator, running_kubernetes_emulator
+from tokensync.emulators.kubernetes.tables import human_duration, json_path
 from tokensync.kube.config import load_connection_settings
-from tokensync.runtime.operator import Operator, kopf_settings, running_operator
+from tokensync.runtime.operator import Operator, install_signal_handlers, kopf_settings, running_operator
 
 logger = logging.getLogger(__name__)
 
@@ -55,42 +57,76 @@ def point_at_emulator(document: dict[str, Any], cloud_url: str) -> dict[str, Any
 
 
 def mask(value: str) -> str:
-    return value[:4] + "…" + f"({len(value)} chars)" if len(value) > 8 else "****"
+    """The first four characters (escaped, so a newline stays on its line) and the length, or ****."""
+    if len(value) <= 8:
+        return "****"
+    return json.dumps(value[:4], ensure_ascii=False)[1:-1] + f"…({len(value)} chars)"
 
 
-def describe(kube: KubernetesEmulator) -> str:
-    """What the sandbox made: the custom resources' status, and Secrets/ConfigMaps masked."""
+def _cell(value: Any, column_type: str, now: datetime) -> str:
+    if value is None or value == "":
+        return "<none>"
+    if column_type == "date":
+        try:
+            when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            return str(value)
+        return human_duration((now - when).total_seconds())  # as kube-apiserver prints a date column
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    return ["   ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+            for row in [header, *rows]]
+
+
+def describe(kube: KubernetesEmulator, now: datetime | None = None) -> str:
+    """What the sandbox made: each custom resource kind as ``kubectl get -A`` prints it (the printer
+    columns come from the CRDs), each one's Ready reason and message, then the Secrets and ConfigMaps
+    tokensync wrote, every value masked."""
+    now = now or SYSTEM_CLOCK.now()
     lines: list[str] = []
-    for plural, kind in (("applicationtokens", "ApplicationToken"), ("ramapplications", "RamApplication"),
-                         ("cloudaccesses", "CloudAccess"), ("clustercloudaccesses", "ClusterCloudAccess")):
-        for obj in kube.list("tokensync.dev/v1alpha1", plural):
-            meta, status = obj["metadata"], obj.get("status") or {}
-            ready: dict[str, str] = next(
-                (c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
-            where = f"{meta.get('namespace')}/" if meta.get("namespace") else ""
-            lines.append(f"{kind} {where}{meta['name']}: Ready={ready.get('status', '?')} "
-                         f"({ready.get('reason', '')}) {ready.get('message', '')}")
-    for obj in kube.list("v1", "secrets"):
-        annotations = obj["metadata"].get("annotations") or {}
-        if "tokensync.dev/source" not in annotations:
+    for crd in crd_manifests().values():
+        names, namespaced = crd["spec"]["names"], crd["spec"]["scope"] == "Namespaced"
+        version = next(v for v in crd["spec"]["versions"] if v.get("storage"))
+        columns = [c for c in version.get("additionalPrinterColumns") or [] if c.get("jsonPath")]
+        objects = kube.list(f"{crd['spec']['group']}/{version['name']}", names["plural"])
+        if not objects:
             continue
-        data = {k: mask(base64.b64decode(v).decode(errors="replace")) for k, v in (obj.get("data") or {}).items()}
-        lines.append(f"Secret {obj['metadata']['namespace']}/{obj['metadata']['name']} "
-                     f"(from {annotations['tokensync.dev/source']}): {data}")
-    for obj in kube.list("v1", "configmaps"):
-        annotations = obj["metadata"].get("annotations") or {}
-        if "tokensync.dev/source" in annotations:
-            keys = sorted(obj.get("data") or {})
-            lines.append(f"ConfigMap {obj['metadata']['namespace']}/{obj['metadata']['name']} "
-                         f"(from {annotations['tokensync.dev/source']}): keys {keys}")
-    return "\n".join(lines)
+        header = (["NAMESPACE"] if namespaced else []) + ["NAME"] + [c["name"].upper() for c in columns]
+        rows, reasons = [], []
+        for obj in objects:
+            meta = obj["metadata"]
+            rows.append(([meta.get("namespace", "")] if namespaced else []) + [meta["name"]]
+                        + [_cell(json_path(obj, c["jsonPath"]), c.get("type", "string"), now) for c in columns])
+            ready: dict[str, str] = next((c for c in (obj.get("status") or {}).get("conditions") or []
+                                          if c.get("type") == "Ready"), {})
+            where = f"{meta['namespace']}/" if namespaced else ""
+            reasons.append(f"  {where}{meta['name']}: {ready.get('reason', 'no Ready condition yet')}"
+                           + (f": {ready['message']}" if ready.get("message") else ""))
+        lines += ["", f"{names['kind']}:", *_table(header, rows), *reasons]
+    for plural, kind in (("secrets", "Secret"), ("configmaps", "ConfigMap")):
+        for obj in kube.list("v1", plural):
+            meta = obj["metadata"]
+            source = (meta.get("annotations") or {}).get("tokensync.dev/source")
+            if source is None:
+                continue
+            data = {key: base64.b64decode(value).decode(errors="replace") if kind == "Secret" else value
+                    for key, value in (obj.get("data") or {}).items()}
+            lines += ["", f"{kind} {meta['namespace']}/{meta['name']} (from {source}), values masked:"]
+            lines += [f"  {key}: {mask(value)}" for key, value in sorted(data.items())]
+    return "\n".join(lines).lstrip("\n")
 
 
-async def _wait_until_reported(kube: KubernetesEmulator, seconds: float) -> None:
-    """Until every resource has a Ready condition, or ``seconds`` pass (then describe shows what is pending)."""
+async def _wait_until_reported(kube: KubernetesEmulator, seconds: float, stop: asyncio.Event) -> None:
+    """Until every resource has a Ready condition, ``seconds`` pass (then describe shows what is
+    pending), or Ctrl-C."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
-    while loop.time() < deadline:
+    while loop.time() < deadline and not stop.is_set():
         pending = [
             obj for plural in ("applicationtokens", "ramapplications")
             for obj in kube.list("tokensync.dev/v1alpha1", plural)
@@ -98,7 +134,8 @@ async def _wait_until_reported(kube: KubernetesEmulator, seconds: float) -> None
         ]
         if not pending:
             return
-        await asyncio.sleep(0.2)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=0.2)
 
 
 async def sandbox(kubeconfig: Path, *, exit_after_demo: bool, stop: asyncio.Event) -> None:
@@ -109,13 +146,16 @@ async def sandbox(kubeconfig: Path, *, exit_after_demo: bool, stop: asyncio.Even
         print(f"Alibaba Cloud emulator:  {cloud.url}  (AccessKey demo-access-key-id)", flush=True)
         print(f"kubeconfig:              {kubeconfig}", flush=True)
         operator = Operator(load_connection_settings(str(kubeconfig)), clock=SYSTEM_CLOCK)
-        async with running_operator(operator, settings=kopf_settings()):
+        # kopf replaces SIGINT/SIGTERM handlers when it starts; stop_on_signals keeps them setting ``stop``.
+        async with running_operator(operator, settings=kopf_settings(), stop_on_signals=stop):
+            if stop.is_set():
+                return
             for document in example_documents():
                 kube.create(point_at_emulator(document, cloud.url))
-            await _wait_until_reported(kube, seconds=30)
-            print("\nWhat tokensync made:\n" + describe(kube), flush=True)
+            await _wait_until_reported(kube, seconds=30, stop=stop)
+            print("\nWhat tokensync made:\n\n" + describe(kube), flush=True)
             print(f"\nLook around:  KUBECONFIG={kubeconfig} kubectl get tokensync -A", flush=True)
-            if exit_after_demo:
+            if exit_after_demo or stop.is_set():
                 return
             print("Running; Ctrl-C stops.", flush=True)
             await stop.wait()
@@ -128,10 +168,7 @@ def run_sandbox(*, kubeconfig: str | None, exit_after_demo: bool) -> int:
 
     async def main() -> None:
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(signum, stop.set)
+        install_signal_handlers(stop)  # Ctrl-C while the emulators start stops too
         await sandbox(path, exit_after_demo=exit_after_demo, stop=stop)
 
     asyncio.run(main())

@@ -50,6 +50,12 @@ def _date_column(name: str, path: str, description: str) -> dict[str, Any]:
     return {"name": name, "type": "date", "jsonPath": path, "description": description}
 
 
+def _moment_column(name: str, path: str, description: str) -> dict[str, Any]:
+    # A time that is usually in the future: kube-apiserver prints a future "date" column as
+    # "<invalid>" (it shows ages only), so these show the RFC 3339 time itself.
+    return {"name": name, "type": "string", "format": "date-time", "jsonPath": path, "description": description}
+
+
 _AGE = {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}
 
 _ACCESS_COLUMNS = [
@@ -95,8 +101,8 @@ KINDS: tuple[_KindSchema, ...] = (
             _ready_column(),
             {"name": "Token", "type": "string", "jsonPath": ".status.tokenStatus", "description": "Token status."},
             {"name": "Secret", "type": "string", "jsonPath": ".status.secretName", "description": "Target Secret."},
-            _date_column("Expires", ".status.expirationTime", "When the token expires."),
-            _date_column("Next Refresh", ".status.nextRefreshTime", "When the next read is planned."),
+            _moment_column("Expires", ".status.expirationTime", "When the token expires."),
+            _moment_column("Next Refresh", ".status.nextRefreshTime", "When the next read is planned."),
             _date_column("Last Sync", ".status.lastSyncTime", "When the token was last read."),
             _AGE,
         ],

@@ -39,14 +39,37 @@ def json_path(obj: Any, path: str) -> Any:
 def _age(clock: Clock, timestamp: str | None) -> str:
     if not timestamp:
         return "<unknown>"
-    seconds = int((clock.now() - datetime.fromisoformat(timestamp.replace("Z", "+00:00"))).total_seconds())
+    return human_duration((clock.now() - datetime.fromisoformat(timestamp.replace("Z", "+00:00"))).total_seconds())
+
+
+def human_duration(seconds_since: float) -> str:
+    """What kube-apiserver prints for a "date" column: k8s.io/apimachinery/pkg/util/duration
+    HumanDuration, including "<invalid>" for a time more than a second in the future."""
+    seconds = int(seconds_since)
+    if seconds < -1:
+        return "<invalid>"
+    if seconds < 0:
+        return "0s"
     if seconds < 120:
-        return f"{max(seconds, 0)}s"
-    if seconds < 7200:
-        return f"{seconds // 60}m"
-    if seconds < 172800:
-        return f"{seconds // 3600}h"
-    return f"{seconds // 86400}d"
+        return f"{seconds}s"
+    minutes = seconds // 60
+    if minutes < 10:
+        return f"{minutes}m{seconds % 60}s" if seconds % 60 else f"{minutes}m"
+    if minutes < 180:
+        return f"{minutes}m"
+    hours = seconds // 3600
+    if hours < 8:
+        return f"{hours}h{minutes % 60}m" if minutes % 60 else f"{hours}h"
+    if hours < 48:
+        return f"{hours}h"
+    if hours < 24 * 8:
+        return f"{hours // 24}d{hours % 24}h" if hours % 24 else f"{hours // 24}d"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24}d"
+    if hours < 24 * 365 * 8:
+        days = hours // 24 % 365
+        return f"{hours // 24 // 365}y{days}d" if days else f"{hours // 24 // 365}y"
+    return f"{hours // 24 // 365}y"
 
 
 def _cell(value: Any, column_type: str, clock: Clock) -> Any:
