@@ -1,10 +1,11 @@
 # tokensync operator image.
 #
-# Two stages: the build stage installs the package (the README's `pip install .`, without the
-# test extras) into a virtualenv; the final stage copies only that virtualenv onto a clean
-# base image, so no pip cache, sources or build tools ship. The Helm chart relies on the
-# settings at the end (numeric non-root user, ports, entrypoint); tests/runtime/test_dockerfile.py
-# checks them.
+# Two stages: the build stage installs the package into a virtualenv the way the README does
+# (`pip install -e '.[test]'`), but without the test extra and not editable (`pip install .`:
+# an editable install would point at /src, which the final stage does not have); the final
+# stage copies only that virtualenv onto a clean base image, so no pip cache, sources, test
+# tools or build tools ship. The Helm chart relies on the settings at the end (numeric non-root
+# user, ports, entrypoint); tests/runtime/test_dockerfile.py checks them, and this install.
 ARG PYTHON_IMAGE=python:3.11-slim
 
 FROM ${PYTHON_IMAGE} AS build

@@ -45,6 +45,7 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
         "labels": {"pod-identity.alibabacloud.com/injection": "on"},
         "annotations": {"pod-identity.alibabacloud.com/role-name": "tokensync-role"},
     }},
+    "namespaced-rrsa": {"allowNamespacedRrsa": True},
     "existing-service-account": {"serviceAccount": {"create": False, "name": "platform-tokensync"}},
     "scheduling": {
         "priorityClassName": "system-cluster-critical",
@@ -80,6 +81,7 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
         "prometheusRule": {"enabled": True},
         "podDisruptionBudget": {"enabled": True},
         "serviceAccount": {"labels": {"pod-identity.alibabacloud.com/injection": "on"}},
+        "allowNamespacedRrsa": True,
     },
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import helm_python
@@ -17,6 +18,10 @@ from tests.deploy.rendering import (
     render_objects,
 )
 from tokensync.cli import _parser as cli_parser
+from tokensync.runtime import metrics
+
+EXPIRING_EXPR = ('time() > tokensync_token_renewal_deadline_timestamp_seconds and on(namespace, name) '
+                 'tokensync_resource_ready{kind="ApplicationToken"} == 0')
 
 
 def _kinds(objects: list[dict[str, Any]]) -> list[str]:
@@ -102,6 +107,15 @@ def test_customised_image_logging_env_args_ports_and_pod_metadata() -> None:
     assert only(objects, "Service")["spec"]["ports"][0]["port"] == 9090
 
 
+def test_allow_namespaced_rrsa_value_passes_the_flag_and_is_off_by_default() -> None:
+    default_args = operator_container(render_objects())["args"]
+    assert "--allow-namespaced-rrsa" not in default_args
+    assert cli_parser().parse_args(default_args).allow_namespaced_rrsa is False
+    args = operator_container(render_objects(VALUE_SETS["namespaced-rrsa"]))["args"]
+    assert args.count("--allow-namespaced-rrsa") == 1
+    assert cli_parser().parse_args(args).allow_namespaced_rrsa is True
+
+
 def test_verbose_value_adds_the_verbose_flag() -> None:
     assert "--verbose" in operator_container(render_objects({"verbose": True}))["args"]
     assert "--verbose" not in operator_container(render_objects())["args"]
@@ -155,27 +169,54 @@ def test_prometheus_rule_alerts_on_tokens_not_refreshed_and_on_sync_failing() ->
     alerts = {alert["alert"]: alert for group in rule["spec"]["groups"] for alert in group["rules"]}
     assert set(alerts) == {"TokenExpiringNotRefreshed", "SyncFailing"}
     expiring = alerts["TokenExpiringNotRefreshed"]
-    assert expiring["expr"] == "tokensync_token_expiration_timestamp_seconds - time() < 600"
+    # Each token against its own renewBefore (the deadline is ExpirationTime - renewBefore), not
+    # one fixed threshold that fires all the time for short tokens and late for long renewBefore.
+    assert expiring["expr"] == EXPIRING_EXPR
     assert expiring["for"] == "5m"
     failing = alerts["SyncFailing"]
     assert failing["expr"] == "tokensync_resource_ready == 0"
     assert failing["for"] == "15m"
     # Prometheus fills in the labels at alert time: Helm must have left its templates alone.
     assert "{{ $labels.namespace }}/{{ $labels.name }}" in expiring["annotations"]["summary"]
-    assert "{{ $value | humanizeDuration }}" in expiring["annotations"]["description"]
+    assert "{{ $labels.namespace }} {{ $labels.name }}" in expiring["annotations"]["description"]
     assert not find(render_objects(), "PrometheusRule")
 
 
-def test_prometheus_rule_threshold_and_alerts_are_configurable() -> None:
+def _exported_metric_names() -> set[str]:
+    """Every series name tokensync's /metrics can serve (counters as their *_total samples)."""
+    names: set[str] = set()
+    for family in metrics.REGISTRY.collect():
+        names.add(family.name)
+        if family.type == "counter":
+            names.add(f"{family.name}_total")
+    return names
+
+
+def test_every_metric_an_alert_reads_is_one_tokensync_exports() -> None:
+    # A renamed metric would leave its alert silently reading nothing.
+    rule = only(render_objects(VALUE_SETS["prometheus-rule"]), "PrometheusRule")
+    read = {name for alert in rule["spec"]["groups"][0]["rules"]
+            for name in re.findall(r"\btokensync_[a-z_]+", alert["expr"])}
+    assert read == {"tokensync_token_renewal_deadline_timestamp_seconds", "tokensync_resource_ready"}
+    assert read <= _exported_metric_names()
+
+
+def test_prometheus_rule_alerts_are_configurable() -> None:
     objects = render_objects({"prometheusRule": {"enabled": True, "alerts": {
-        "tokenExpiringNotRefreshed": {"thresholdSeconds": 1800, "for": "10m", "severity": "critical"},
+        "tokenExpiringNotRefreshed": {"for": "10m", "severity": "critical"},
         "syncFailing": {"enabled": False},
     }}})
     rules = only(objects, "PrometheusRule")["spec"]["groups"][0]["rules"]
     assert [rule["alert"] for rule in rules] == ["TokenExpiringNotRefreshed"]
-    assert rules[0]["expr"].endswith("< 1800")
+    assert rules[0]["expr"] == EXPIRING_EXPR
     assert rules[0]["for"] == "10m"
     assert rules[0]["labels"] == {"severity": "critical"}
+    only_failing = render_objects({"prometheusRule": {"enabled": True, "alerts": {
+        "tokenExpiringNotRefreshed": {"enabled": False},
+    }}})
+    assert [rule["alert"] for rule in only(only_failing, "PrometheusRule")["spec"]["groups"][0]["rules"]] == [
+        "SyncFailing"
+    ]
 
 
 @pytest.mark.parametrize(("value_set", "budget"), [

@@ -41,7 +41,10 @@ def test_helm_lint_reports_values_that_break_the_schema() -> None:
     ({"rbac": {"accessKeySecretNamespaces": ["Not A Namespace"]}}, "accessKeySecretNamespaces"),
     ({"metrics": {"serviceMonitor": {"interval": "often"}}}, "interval"),
     ({"prometheusRule": {"alerts": {"syncFailing": {"for": "15 minutes"}}}}, "for"),
-    ({"prometheusRule": {"alerts": {"tokenExpiringNotRefreshed": {"thresholdSeconds": 0}}}}, "thresholdSeconds"),
+    # Gone: the alert compares each token with its own renewBefore. A value set that still has it
+    # fails at install instead of seeming to tune an alert that no longer reads it.
+    ({"prometheusRule": {"alerts": {"tokenExpiringNotRefreshed": {"thresholdSeconds": 600}}}}, "thresholdSeconds"),
+    ({"allowNamespacedRrsa": "true"}, "allowNamespacedRrsa"),
     ({"podDisruptionBudget": {"maxUnavailable": "half"}}, "maxUnavailable"),
     ({"serviceAccount": {"annotations": {"pod-identity.alibabacloud.com/role-name": 42}}}, "annotations"),
     ({"serviceAccount": {"create": "true"}}, "create"),

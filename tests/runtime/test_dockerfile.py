@@ -119,12 +119,64 @@ def test_builds_on_python_311_slim_in_two_stages_and_ships_only_the_installed_pa
     assert not runtime.all("RUN")
 
 
-def test_installs_the_package_without_test_extras() -> None:
-    installs = [command for command in stages()[0].all("RUN") if "pip install" in command]
-    assert len(installs) == 1
-    assert re.search(r"\bpip install \.(\s|$)", installs[0]), installs[0]
-    assert "[test]" not in installs[0]
-    assert "-e " not in installs[0]  # an editable install would point at /src, absent from the final stage
+def pip_install_targets(command: str) -> list[list[str]]:
+    """The arguments of each ``pip install`` in a shell command line (``&&``-joined steps)."""
+    found = []
+    for step in re.split(r"&&|;|\|\|", command):
+        words = shlex.split(step, comments=True)
+        for index in range(len(words) - 1):
+            if words[index].endswith("pip") and words[index + 1] == "install":
+                found.append(words[index + 2:])
+                break
+    return found
+
+
+def split_requirement(target: str) -> tuple[str, set[str]]:
+    """``.[test,x]`` -> (".", {"test", "x"})."""
+    match = re.fullmatch(r"([^\[]+)(?:\[([^]]*)\])?", target)
+    assert match, target
+    return match.group(1), {extra.strip() for extra in (match.group(2) or "").split(",") if extra.strip()}
+
+
+def readme_install() -> list[str]:
+    """The arguments of the pip install in the README's first command (the install a user runs)."""
+    readme = (ROOT / "README.md").read_text()
+    first_command = next(line for line in readme.split("```sh", 1)[1].splitlines() if line.strip())
+    installs = pip_install_targets(first_command)
+    assert len(installs) == 1, first_command
+    return installs[0]
+
+
+def test_installs_the_readmes_project_without_the_test_extra_and_not_editable() -> None:
+    installs = [args for command in stages()[0].all("RUN") for args in pip_install_targets(command)]
+    assert len(installs) == 1  # nothing else (no test tools) is installed into the image
+    image_targets = [arg for arg in installs[0] if not arg.startswith("-")]
+    readme_targets = [arg for arg in readme_install() if not arg.startswith("-")]
+    assert len(image_targets) == len(readme_targets) == 1
+    image_project, image_extras = split_requirement(image_targets[0])
+    readme_project, readme_extras = split_requirement(readme_targets[0])
+    # The same project: the directory holding pyproject.toml, copied there by the build stage.
+    assert image_project == readme_project == "."
+    assert any(arguments.split()[0] == "pyproject.toml" for arguments in stages()[0].all("COPY"))
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert readme_extras == {"test"} <= project["optional-dependencies"].keys()
+    assert image_extras == set()  # pytest, mypy, the official SDKs, Helm's library: not in the image
+    # Editable installs point at /src, which the final stage does not have.
+    assert not {"-e", "--editable"} & set(installs[0])
+
+
+def test_the_dockerfile_comment_quotes_the_readme_install_and_its_own() -> None:
+    # The comment says "the README's install, without the test extra and not editable": both
+    # commands it quotes must be the real ones (output flags such as -q aside).
+    comments = " ".join(line.lstrip("#").strip() for line in (ROOT / "Dockerfile").read_text().splitlines()
+                        if line.startswith("#"))
+    quoted = [pip_install_targets(text)[0] for text in re.findall(r"`([^`]*pip install[^`]*)`", comments)]
+    installs = [args for command in stages()[0].all("RUN") for args in pip_install_targets(command)]
+
+    def meaningful(args: list[str]) -> list[str]:
+        return [arg for arg in args if arg not in ("-q", "--quiet")]
+
+    assert [meaningful(args) for args in quoted] == [meaningful(readme_install()), meaningful(installs[0])]
 
 
 def dockerignore_patterns() -> list[tuple[bool, re.Pattern[str]]]:
