@@ -8,6 +8,7 @@ and the exit code after SIGTERM.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -17,17 +18,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests import scenario
-from tests.scenario import NS, eventually, is_ready, secret_data
+from tests.scenario import NS, eventually, has_reason, is_ready, secret_data
 from tokensync.api.crds import crd_manifests
 from tokensync.emulators.cloud import CloudEmulator, running_cloud_emulator
 from tokensync.emulators.kubernetes import KubernetesEmulator, running_kubernetes_emulator
-
-METRIC_NAMES = (
-    "tokensync_sync_total", "tokensync_sync_duration_seconds", "tokensync_cloud_requests_total",
-    "tokensync_token_expiration_timestamp_seconds", "tokensync_resource_ready", "tokensync_rollout_restarts_total",
-)
 
 
 def free_port() -> int:
@@ -66,28 +63,100 @@ async def test_run_serves_metrics_and_health_and_stops_cleanly(
     scenario.standard_cluster(kube, cloud)
     kube.create(scenario.deployment("billing-api"))
     kube.create(scenario.application_token(rolloutRestartTargets=[{"kind": "Deployment", "name": "billing-api"}]))
+    kube.create(scenario.ram_application())
     metrics_port, health_port = free_port(), free_port()
     process = await start_operator(kubeconfig, "-A", "--metrics-port", str(metrics_port),
                                    "--health-port", str(health_port), "--log-format", "json")
     try:
         await eventually(is_ready(kube, "billing-api"), timeout=30, step=0.2)
+        await eventually(is_ready(kube, "portal", "ramapplications"), timeout=30, step=0.2)
         data = secret_data(kube, "billing-api")
         assert data is not None and data["token"] == cloud.token_value("token_demo")
+        # A rotation, so that the restart counter has something to count.
+        cloud.rotate_token("token_demo")
+        kube.patch(scenario.API, "applicationtokens", NS, "billing-api",
+                   {"metadata": {"annotations": {"tokensync.dev/force-sync": "rotate"}}})
+        await eventually(lambda: (secret_data(kube, "billing-api") or {}).get("token")
+                         == cloud.token_value("token_demo"), timeout=30, step=0.2)
+        await eventually(lambda: "RolloutRestarted" in scenario.event_reasons(kube, "billing-api"),
+                         timeout=30, step=0.2)
         async with httpx.AsyncClient() as http:
             await eventually(lambda: _ok(http, f"http://127.0.0.1:{health_port}/readyz"), timeout=10, step=0.2)
             assert (await http.get(f"http://127.0.0.1:{health_port}/healthz")).status_code == 200
             exposition = (await http.get(f"http://127.0.0.1:{metrics_port}/metrics")).text
-        for name in METRIC_NAMES:
-            assert name in exposition, name
-        assert 'tokensync_resource_ready{kind="ApplicationToken",name="billing-api",namespace="demo"} 1.0' \
-            in exposition
-        assert 'tokensync_cloud_requests_total{action="ObtainApplicationToken",code="Success"}' in exposition
         assert cloud.token_value("token_demo") not in exposition
+        samples = parse_samples(exposition)
+
+        for kind in ("ApplicationToken", "RamApplication"):
+            assert samples.get(("tokensync_sync_total", labels(kind=kind, result="success")), 0) >= 1, kind
+            assert samples.get(("tokensync_sync_duration_seconds_count", labels(kind=kind)), 0) > 0, kind
+            assert samples[("tokensync_sync_duration_seconds_bucket", labels(kind=kind, le="+Inf"))] == \
+                samples[("tokensync_sync_duration_seconds_count", labels(kind=kind))]
+        assert samples[("tokensync_resource_ready",
+                        labels(kind="ApplicationToken", namespace=NS, name="billing-api"))] == 1.0
+        assert samples[("tokensync_resource_ready",
+                        labels(kind="RamApplication", namespace=NS, name="portal"))] == 1.0
+        # Every request the operator sent, as the cloud counted it (nothing else calls this cloud).
+        for action in ("ObtainApplicationToken", "GetApplication"):
+            assert samples[("tokensync_cloud_requests_total", labels(action=action, code="Success"))] == \
+                cloud.answers(action, "Success") >= 1, action
+        expiry = cloud.token("token_demo").expiration_time.timestamp()
+        assert samples[("tokensync_token_expiration_timestamp_seconds",
+                        labels(namespace=NS, name="billing-api"))] == pytest.approx(expiry, abs=1)
+        assert samples[("tokensync_rollout_restarts_total", labels())] == 1.0
     finally:
         code, output = await stop(process)
     assert code == 0, output
     assert cloud.token_value("token_demo") not in output
     assert scenario.AK_SECRET not in output
+
+
+def labels(**pairs: str) -> frozenset[tuple[str, str]]:
+    return frozenset(pairs.items())
+
+
+def parse_samples(exposition: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Every sample in a /metrics answer, keyed by (sample name, labels), as Prometheus reads it."""
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(exposition)
+        for sample in family.samples
+    }
+
+
+async def test_json_log_format_makes_every_line_a_json_object(
+    emulators: tuple[KubernetesEmulator, CloudEmulator], tmp_path: Path
+) -> None:
+    """`--log-format json`: a log shipper parses each line, and finds its level, logger and message."""
+    kube, cloud = emulators
+    kubeconfig = kube.write_kubeconfig(tmp_path / "kubeconfig")
+    scenario.standard_cluster(kube, cloud)
+    kube.create(scenario.application_token())
+    kube.create(scenario.application_token("missing", token_id="token_missing"))  # a warning line too
+    process = await start_operator(kubeconfig, "-A", "--metrics-port", "0", "--health-port", "0",
+                                   "--log-format", "json")
+    try:
+        await eventually(is_ready(kube, "billing-api"), timeout=30, step=0.2)
+        await eventually(has_reason(kube, "missing", "NotFound"), timeout=30, step=0.2)
+    finally:
+        code, output = await stop(process)
+    assert code == 0, output
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert lines
+    records = []
+    for line in lines:
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            pytest.fail(f"not a JSON log line: {line!r}")
+    for record in records:
+        assert isinstance(record, dict), record
+        assert {"message"} <= set(record) and ({"level", "severity"} & set(record)), record
+        assert {"logger", "name"} & set(record), f"no logger name in {record}"
+    assert any("NotFound" in str(r["message"]) and r.get("level", r.get("severity")) in ("warn", "warning",
+                                                                                            "WARNING")
+               for r in records), records
+    assert cloud.token_value("token_demo") not in output
 
 
 async def _ok(http: httpx.AsyncClient, url: str) -> bool:

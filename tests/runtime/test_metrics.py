@@ -43,8 +43,8 @@ async def metrics_url() -> AsyncIterator[str]:
 
 async def test_endpoint_serves_every_product_metric_after_the_controllers_record(metrics_url: str) -> None:
     metrics.record_sync("ApplicationToken", "success", 0.2)
-    metrics.record_sync("ApplicationToken", "CloudAccessNotReady", 0.1)
-    metrics.record_cloud_request("GenerateApplicationToken", "Success")
+    metrics.record_sync("ApplicationToken", "CloudUnavailable", 0.1)
+    metrics.record_cloud_request("ObtainApplicationToken", "Success")
     metrics.set_token_expiration("web", "portal-token", datetime(2026, 11, 23, 1, 0, tzinfo=UTC))
     metrics.set_resource_ready("ApplicationToken", "web", "portal-token", True)
     metrics.record_rollout_restart()
@@ -56,10 +56,10 @@ async def test_endpoint_serves_every_product_metric_after_the_controllers_record
 
     for line in (
         'tokensync_sync_total{kind="ApplicationToken",result="success"}',
-        'tokensync_sync_total{kind="ApplicationToken",result="CloudAccessNotReady"}',
+        'tokensync_sync_total{kind="ApplicationToken",result="CloudUnavailable"}',
         'tokensync_sync_duration_seconds_bucket{kind="ApplicationToken",le="0.25"}',
         'tokensync_sync_duration_seconds_count{kind="ApplicationToken"}',
-        'tokensync_cloud_requests_total{action="GenerateApplicationToken",code="Success"}',
+        'tokensync_cloud_requests_total{action="ObtainApplicationToken",code="Success"}',
         'tokensync_token_expiration_timestamp_seconds{name="portal-token",namespace="web"} 1.7953956e+09',
         'tokensync_resource_ready{kind="ApplicationToken",name="portal-token",namespace="web"} 1.0',
         "tokensync_rollout_restarts_total ",
@@ -135,12 +135,12 @@ def test_a_secret_passed_where_an_identifier_belongs_never_reaches_the_expositio
     # Ready reasons, cloud error codes and actions come from outside; a bug that passes a
     # message or a value instead must not publish it.
     metrics.record_sync("ApplicationToken", f"token {CANARY} rejected", 0.1)
-    metrics.record_cloud_request("GenerateApplicationToken", f"InvalidToken: {CANARY}")
+    metrics.record_cloud_request("ObtainApplicationToken", f"InvalidToken: {CANARY}")
     metrics.record_cloud_request(f"Action {CANARY}", "Success")
     text = metrics.render().decode()
     assert CANARY not in text
     assert 'tokensync_sync_total{kind="ApplicationToken",result="Other"}' in text
-    assert 'tokensync_cloud_requests_total{action="GenerateApplicationToken",code="Other"}' in text
+    assert 'tokensync_cloud_requests_total{action="ObtainApplicationToken",code="Other"}' in text
 
 
 def test_metrics_live_in_tokensyncs_own_registry() -> None:

@@ -113,10 +113,12 @@ class ApplicationTokenController(SyncedResourceController):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._tokens: dict[Key, CachedToken] = {}
+        self._expiring_warned: dict[Key, str] = {}  # the token (fingerprint) TokenExpiring was posted for
 
     def forget(self, key: Key) -> None:
         super().forget(key)
         self._tokens.pop(key, None)
+        self._expiring_warned.pop(key, None)
 
     def observe_secret(self, event_type: str | None, secret: dict[str, Any]) -> None:
         meta = secret.get("metadata") or {}
@@ -265,11 +267,11 @@ class ApplicationTokenController(SyncedResourceController):
         if not was_ready:
             await self.events.post(body, "Normal", "Synced", f"Secret {secret_name} holds the token "
                                    f"{spec.application_token_id}; next read {rfc3339(plan.next_read)}")
-        previous_read = parse_rfc3339(status.get("lastSyncTime"))
-        overdue = plan.renew_at is not None and plan.renew_at <= now
-        if overdue and plan.renew_at is not None and (previous_read is None or previous_read < plan.renew_at):
-            # Once per token: on the first read past its renewal moment, not on every read after
-            # it (a cloud that renews only at expiry is read several times in that window).
+        if plan.renew_at is not None and plan.renew_at <= now and self._expiring_warned.get(key) != written.fingerprint:
+            # Once per token value, not on every read past its renewal moment (a cloud that renews
+            # only at expiry is read several times in that window). Kept in memory: an operator
+            # restart in that window may say it once more.
+            self._expiring_warned[key] = written.fingerprint
             await self.events.post(
                 body, "Warning", "TokenExpiring",
                 f"the token expires at {rfc3339(token.expiration_time)} and the cloud has not renewed it yet "

@@ -87,7 +87,7 @@ ROLLOUT_RESTARTS_TOTAL = Counter(
 # The only kind whose resources have a token expiration series.
 _TOKEN_KIND = "ApplicationToken"
 # Reasons, cloud error codes and action names are identifiers ("Throttling.User",
-# "GenerateApplicationToken"); anything else is reported as "Other".
+# "ObtainApplicationToken"); anything else is reported as "Other".
 _LABEL_VALUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 OTHER = "Other"
 
