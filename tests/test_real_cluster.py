@@ -87,6 +87,31 @@ async def test_a_token_reaches_a_secret_and_follows_a_rotation(cluster: KubeClie
                                 {"metadata": {"annotations": {"tokensync.dev/force-sync": "e2e-1"}}})
             await until(secret_holds_the_token)
 
+            # Drift: a deleted Secret comes back from the watch, not at the next refresh (an hour).
+            await cluster.delete(SECRETS, namespace, "billing-api")
+            await until(secret_holds_the_token, timeout=30)
+
+            # A failure is a reason on Ready, and Stalled for kstatus (Flux) since a person must act.
+            missing = scenario.application_token("missing", token_id="token_missing", namespace=namespace,
+                                                 cloudAccessRef={"kind": "CloudAccess", "name": "idaas"})
+            await cluster.create(TOKENS, namespace, missing)
+
+            async def missing_is_stalled() -> bool:
+                body = await cluster.get(TOKENS, namespace, "missing") or {}
+                conditions = {c["type"]: c for c in (body.get("status") or {}).get("conditions") or []}
+                return (conditions.get("Ready", {}).get("reason") == "NotFound"
+                        and conditions.get("Stalled", {}).get("status") == "True")
+
+            await until(missing_is_stalled)
+
+            # Deleting the resource deletes its Secret (ownerReference; the cluster's garbage collector).
+            await cluster.delete(TOKENS, namespace, "billing-api")
+
+            async def secret_is_gone() -> bool:
+                return await cluster.get(SECRETS, namespace, "billing-api") is None
+
+            await until(secret_is_gone)
+
 
 async def _apply(cluster: KubeClient, namespace: str, cloud: CloudEmulator) -> None:
     await cluster.create(SECRETS, namespace, scenario.access_key_secret(namespace=namespace))
