@@ -287,6 +287,36 @@ async def test_a_deleted_or_edited_secret_is_restored_without_a_cloud_read(
     await eventually(lambda: secret_data(kube, "billing-api") == good, timeout=5)
     assert obtain_calls(cloud) == reads  # repaired from what was last read
 
+    # The marks that say whose Secret this is (selectors, GitOps tools, policies rely on them).
+    kube.patch("v1", "secrets", NS, "billing-api", {"metadata": {
+        "labels": {"app.kubernetes.io/managed-by": None},
+        "annotations": {"tokensync.dev/source": None}}})
+
+    def marked() -> bool:
+        meta = (kube.get("v1", "secrets", NS, "billing-api") or {}).get("metadata") or {}
+        return ((meta.get("labels") or {}).get("app.kubernetes.io/managed-by") == "tokensync"
+                and (meta.get("annotations") or {}).get("tokensync.dev/source") == "ApplicationToken/billing-api")
+
+    await eventually(marked, timeout=5)
+    assert condition(kube, "billing-api")["status"] == "True"  # still its own Secret, not a conflict
+    assert obtain_calls(cloud) == reads
+
+
+async def test_a_secret_type_change_is_refused_and_the_secret_kept(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator
+) -> None:
+    scenario.standard_cluster(kube, cloud)
+    kube.create(scenario.application_token())
+    await eventually(is_ready(kube, "billing-api"))
+    good = secret_data(kube, "billing-api")
+    kube.patch(scenario.API, "applicationtokens", NS, "billing-api",
+               {"spec": {"secret": {"type": "kubernetes.io/basic-auth",
+                                    "template": {"username": "svc", "password": "{{ token }}"}}}})
+    await eventually(has_reason(kube, "billing-api", "InvalidSpec"))
+    assert "type cannot change" in condition(kube, "billing-api")["message"]
+    assert secret_data(kube, "billing-api") == good
+    assert (kube.get("v1", "secrets", NS, "billing-api") or {}).get("type") == "Opaque"
+
 
 async def test_an_existing_secret_is_never_taken_over(
     kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator

@@ -7,6 +7,8 @@ from typing import Any
 
 from tokensync.controllers.target_writer import (
     DATA_HASH_ANNOTATION,
+    MANAGED_BY_LABEL,
+    MANAGED_BY_VALUE,
     MANAGED_KEYS_ANNOTATION,
     SOURCE_ANNOTATION,
     DesiredTarget,
@@ -15,16 +17,19 @@ from tokensync.controllers.target_writer import (
     _metadata,
     data_hash,
     has_drifted,
+    is_ours,
 )
 from tokensync.kube.resources import SECRETS
 
 OWNER = Owner("tokensync.dev/v1alpha1", "ApplicationToken", "app", "ns", "uid-1")
 
 
-def _secret(data: dict[str, str], annotations: dict[str, str]) -> dict[str, Any]:
+def _secret(data: dict[str, str], annotations: dict[str, str],
+            labels: dict[str, str] | None = None) -> dict[str, Any]:
     return {
         "kind": "Secret",
-        "metadata": {"name": "s", "namespace": "ns", "annotations": annotations},
+        "metadata": {"name": "s", "namespace": "ns", "annotations": annotations,
+                     "labels": {MANAGED_BY_LABEL: MANAGED_BY_VALUE} if labels is None else labels},
         "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()},
     }
 
@@ -46,7 +51,8 @@ def test_an_edited_or_missing_secret_has_drifted() -> None:
 def test_under_merge_only_our_keys_count() -> None:
     ours = {"token": "t"}
     secret = _secret({**ours, "other": "theirs, changed"},
-                     {DATA_HASH_ANNOTATION: data_hash(ours, OWNER), MANAGED_KEYS_ANNOTATION: "token"})
+                     {DATA_HASH_ANNOTATION: data_hash(ours, OWNER), MANAGED_KEYS_ANNOTATION: "token",
+                      SOURCE_ANNOTATION: OWNER.source})
     assert not has_drifted(secret, OWNER, is_secret=True)
 
 
@@ -71,3 +77,14 @@ def test_merge_never_removes_keys_it_does_not_own() -> None:
     existing = _secret({"token": "t", "theirs": "x"}, annotations)
     existing["metadata"]["labels"] = labels
     assert _difference(existing, desired, labels, annotations, []) == {}
+
+
+def test_a_stripped_label_or_source_annotation_is_drift_and_still_ours_by_owner_reference() -> None:
+    data = {"token": "t"}
+    marks = {SOURCE_ANNOTATION: OWNER.source, DATA_HASH_ANNOTATION: data_hash(data, OWNER)}
+    assert has_drifted(_secret(data, marks, labels={}), OWNER, is_secret=True)
+    unmarked = _secret(data, {DATA_HASH_ANNOTATION: data_hash(data, OWNER)})
+    assert has_drifted(unmarked, OWNER, is_secret=True)
+    assert not is_ours(unmarked, OWNER)  # a same-named Secret someone else made: a conflict
+    unmarked["metadata"]["ownerReferences"] = [{"kind": "ApplicationToken", "uid": OWNER.uid, "controller": True}]
+    assert is_ours(unmarked, OWNER)  # tokensync's own, with its annotation removed: repaired, not a conflict

@@ -195,6 +195,7 @@ class ApplicationTokenStatus(StatusModel):
     )
     token_hash: str | None = Field(
         default=None,
-        description="Internal: hex SHA-256 of the last token value written, to detect rotation without storing "
-        "the token. The token cannot be recovered from it.",
+        description="Internal: the first 128 bits (hex) of SHA-256 over this resource's uid and the last token "
+        "value written, to detect rotation without storing the token. Salted by the uid, so equal tokens in "
+        "two resources do not show as equal; the token cannot be recovered from it.",
     )

@@ -39,6 +39,7 @@ from tokensync.controllers.target_writer import (
     TargetConflict,
     TargetRefused,
     has_drifted,
+    source_of,
     write_target,
 )
 from tokensync.controllers.templates import TemplateError, render_templates
@@ -122,7 +123,7 @@ class ApplicationTokenController(SyncedResourceController):
 
     def observe_secret(self, event_type: str | None, secret: dict[str, Any]) -> None:
         meta = secret.get("metadata") or {}
-        kind, _, name = str((meta.get("annotations") or {}).get("tokensync.dev/source", "")).partition("/")
+        kind, name = source_of(secret) or ("", "")
         body = self.objects.get((str(meta.get("namespace") or ""), name)) if kind == self.kind else None
         if body is not None:
             drifted = event_type == "DELETED" or has_drifted(secret, Owner.from_body(body), is_secret=True)

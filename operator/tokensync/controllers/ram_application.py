@@ -29,6 +29,7 @@ from tokensync.controllers.target_writer import (
     TargetConflict,
     TargetRefused,
     has_drifted,
+    source_of,
     write_target,
 )
 from tokensync.kube.resources import CONFIG_MAPS, Resource
@@ -101,7 +102,7 @@ class RamApplicationController(SyncedResourceController):
 
     def observe_config_map(self, event_type: str | None, config_map: dict[str, Any]) -> None:
         meta = config_map.get("metadata") or {}
-        kind, _, name = str((meta.get("annotations") or {}).get("tokensync.dev/source", "")).partition("/")
+        kind, name = source_of(config_map) or ("", "")
         body = self.objects.get((str(meta.get("namespace") or ""), name)) if kind == self.kind else None
         if body is not None:
             drifted = event_type == "DELETED" or has_drifted(config_map, Owner.from_body(body), is_secret=False)
@@ -225,7 +226,8 @@ class RamApplicationController(SyncedResourceController):
         *,
         restored: bool,
     ) -> bool:
-        desired = DesiredTarget(resource=CONFIG_MAPS, name=name, data=config_map_data(application), secret_type=None)
+        desired = DesiredTarget(resource=CONFIG_MAPS, name=name, data=config_map_data(application), secret_type=None,
+                                conflict_hint="delete it, or choose another spec.configMap.name")
         try:
             outcome = await write_target(self.kube, owner, desired, existing)
         except TargetConflict as conflict:

@@ -18,6 +18,7 @@ from tokensync.clock import Clock
 from tokensync.controllers.access_resolver import AccessResolver
 from tokensync.controllers.refresh_plan import RefreshPolicy, plan_after_failure
 from tokensync.controllers.status_report import READY, parse_rfc3339, patch_status, rfc3339, with_ready
+from tokensync.controllers.target_writer import source_of
 from tokensync.controllers.work_queue import WorkQueue
 from tokensync.kube.client import KubeClient
 from tokensync.kube.errors import KubeApiError
@@ -28,7 +29,6 @@ from tokensync.runtime import metrics
 logger = logging.getLogger(__name__)
 
 FORCE_SYNC_ANNOTATION = "tokensync.dev/force-sync"
-SOURCE_ANNOTATION = "tokensync.dev/source"
 Key = tuple[str, str]  # (namespace, name)
 
 
@@ -92,7 +92,7 @@ class SyncedResourceController(ABC):
     def observe_target(self, event_type: str | None, target: dict[str, Any], drifted: bool) -> None:
         """The Secret/ConfigMap a resource writes changed or vanished: repair it now."""
         meta = target.get("metadata") or {}
-        kind, _, name = str((meta.get("annotations") or {}).get(SOURCE_ANNOTATION, "")).partition("/")
+        kind, name = source_of(target) or ("", "")
         key: Key = (str(meta.get("namespace") or ""), name)
         if kind == self.kind and key in self.objects and (event_type == "DELETED" or drifted):
             self.queue.schedule(key, 0.0)

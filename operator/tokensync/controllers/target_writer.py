@@ -74,6 +74,8 @@ class DesiredTarget:
     secret_type: str | None = "Opaque"  # None for ConfigMaps
     labels: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
+    # What the user can do when a same-named object that is not ours is in the way.
+    conflict_hint: str = "delete it, choose another secret name, or set creationPolicy: Merge"
 
     @property
     def is_secret(self) -> bool:
@@ -96,10 +98,26 @@ def data_hash(data: dict[str, str], owner: Owner) -> str:
     return digest.hexdigest()[:32]
 
 
+def source_of(target: dict[str, Any]) -> tuple[str, str] | None:
+    """The (kind, name) of the resource that wrote this Secret or ConfigMap: its source annotation,
+    else its controller ownerReference (should someone have stripped the annotation)."""
+    meta = target.get("metadata") or {}
+    kind, _, name = str((meta.get("annotations") or {}).get(SOURCE_ANNOTATION, "")).partition("/")
+    if kind and name:
+        return kind, name
+    for ref in meta.get("ownerReferences") or []:
+        if ref.get("controller") and str(ref.get("apiVersion", "")).startswith("tokensync.dev/"):
+            return str(ref.get("kind")), str(ref.get("name"))
+    return None
+
+
 def is_ours(existing: dict[str, Any], owner: Owner) -> bool:
-    annotations = existing.get("metadata", {}).get("annotations") or {}
-    source: object = annotations.get(SOURCE_ANNOTATION)
-    return bool(source == owner.source)
+    """Written by this resource: its source annotation, or (should someone strip that) its
+    controller ownerReference, which only this resource's uid can match."""
+    meta = existing.get("metadata", {})
+    source: object = (meta.get("annotations") or {}).get(SOURCE_ANNOTATION)
+    owned = any(ref.get("controller") and ref.get("uid") == owner.uid for ref in meta.get("ownerReferences") or [])
+    return bool(source == owner.source) or owned
 
 
 def read_data(existing: dict[str, Any], is_secret: bool) -> dict[str, str]:
@@ -116,10 +134,15 @@ def read_data(existing: dict[str, Any], is_secret: bool) -> dict[str, str]:
 
 
 def has_drifted(existing: dict[str, Any] | None, owner: Owner, *, is_secret: bool) -> bool:
-    """True when the object is gone, or its data no longer hashes to what tokensync wrote."""
+    """True when the object is gone, its data no longer hashes to what tokensync wrote, or the
+    label and annotation that mark it as tokensync's were removed (kubectl, GitOps tools and
+    policy engines rely on them)."""
     if existing is None or existing.get("metadata", {}).get("deletionTimestamp"):
         return True
+    labels = existing.get("metadata", {}).get("labels") or {}
     annotations = existing.get("metadata", {}).get("annotations") or {}
+    if labels.get(MANAGED_BY_LABEL) != MANAGED_BY_VALUE or annotations.get(SOURCE_ANNOTATION) != owner.source:
+        return True
     recorded = annotations.get(DATA_HASH_ANNOTATION)
     if not recorded:
         return True
@@ -195,7 +218,15 @@ async def write_target(
         kind = "Secret" if desired.is_secret else "ConfigMap"
         raise TargetConflict(
             f"{kind} {desired.name!r} already exists and was not created by {owner.source}; tokensync will not "
-            f"overwrite it (delete it, choose another secret name, or set creationPolicy: Merge)"
+            f"overwrite it ({desired.conflict_hint})"
+        )
+    existing_type = existing.get("type") or "Opaque"
+    if desired.is_secret and desired.creation_policy != "Merge" and desired.secret_type not in (None, existing_type):
+        # A Secret's type is immutable: a patch would be refused. The old Secret stays as it is.
+        raise TargetRefused(
+            f"Secret {desired.name!r} has type {existing_type} and spec.secret.type is {desired.secret_type}; a "
+            "Secret's type cannot change: delete the Secret (tokensync writes it again with the new type) or "
+            "set spec.secret.type back"
         )
 
     patch = _difference(existing, desired, labels, annotations, owner_refs)

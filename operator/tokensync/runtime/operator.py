@@ -31,7 +31,7 @@ from tokensync.controllers.application_token import ApplicationTokenController
 from tokensync.controllers.cloud_access import CloudAccessController
 from tokensync.controllers.ram_application import RamApplicationController
 from tokensync.controllers.refresh_plan import RefreshPolicy
-from tokensync.controllers.target_writer import MANAGED_BY_LABEL, MANAGED_BY_VALUE
+from tokensync.controllers.target_writer import MANAGED_BY_LABEL, MANAGED_BY_VALUE, source_of
 from tokensync.controllers.work_queue import WorkQueue
 from tokensync.kube.client import KubeClient
 from tokensync.kube.config import ConnectionSettings
@@ -178,7 +178,9 @@ class Operator:
             self._forget(SECRETS, event)
             secret: dict[str, Any] = dict(event["object"])
             labels = (secret.get("metadata") or {}).get("labels") or {}
-            if labels.get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE:
+            # By label, or by source annotation or ownerReference should someone have stripped it.
+            source = source_of(secret)
+            if labels.get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE or (source and source[0] == "ApplicationToken"):
                 self.application_tokens.observe_secret(event.get("type"), secret)
             self.cloud_accesses.observe_secret(event.get("type"), secret)
 
