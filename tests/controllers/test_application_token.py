@@ -18,7 +18,7 @@ from tests.conftest import FAST_FORWARD, operator_settings
 from tests.scenario import NS, condition, eventually, has_reason, is_ready, secret_data, status
 from tokensync.clock import LoopClock
 from tokensync.controllers.status_report import parse_rfc3339
-from tokensync.emulators.cloud import CloudEmulator
+from tokensync.emulators.cloud import CloudEmulator, demo_state, running_cloud_emulator
 from tokensync.emulators.kubernetes import KubernetesEmulator
 from tokensync.kube.config import load_connection_settings
 from tokensync.runtime.operator import Operator, running_operator
@@ -617,3 +617,35 @@ async def test_many_tokens_read_their_shared_access_once_and_still_see_it_change
     kube.patch(API, "clustercloudaccesses", None, "default",
                {"spec": {"namespaceSelector": {"matchLabels": {"team": "other"}}}})
     await eventually(lambda: all(has_reason(kube, name, "CloudAccessForbidden")() for name in names), timeout=30)
+
+
+class AheadClock:
+    """The cloud's clock, ten minutes ahead of the operator's."""
+
+    def __init__(self, base: LoopClock, offset: timedelta) -> None:
+        self.base, self.offset = base, offset
+
+    def now(self) -> datetime:
+        return self.base.now() + self.offset
+
+
+@pytest.mark.parametrize("offset_minutes", [10, -10])
+async def test_a_short_token_stays_fresh_when_the_clouds_clock_is_off_by_minutes(
+    kube: KubernetesEmulator, operator: Operator, clock: LoopClock, offset_minutes: int
+) -> None:
+    # A 20 s token and a cloud 10 minutes off (within the 15 minutes the gateway accepts): judged
+    # by the operator's clock alone, its expiry would look 10 minutes away (or long past).
+    cloud_clock = AheadClock(clock, timedelta(minutes=offset_minutes))
+    async with running_cloud_emulator(demo_state(cloud_clock.now()), clock=cloud_clock) as cloud:
+        cloud.add_token("token_short", lifetime=timedelta(seconds=20), remint=True)
+        scenario.standard_cluster(kube, cloud)
+        kube.create(scenario.application_token("svc", token_id="token_short"))
+        await eventually(is_ready(kube, "svc"))
+        fresh = total = 0
+        for _ in range(120):  # 10 minutes, a look every 5 s
+            await asyncio.sleep(5)
+            total += 1
+            fresh += (secret_data(kube, "svc") or {}).get("token") == cloud.token_value("token_short")
+        # Renewed a third of its lifetime (~7 s) before expiry, reads no closer than 5 s apart:
+        # the Secret may lag the cloud's new value for a few seconds after each re-mint.
+        assert fresh >= total * 0.6, f"the Secret held the cloud's current token at {fresh} of {total} looks"
