@@ -199,6 +199,10 @@ async def test_a_deleted_or_edited_config_map_comes_back(
     await eventually(lambda: config_map(kube) == good, timeout=5)
     kube.patch("v1", "configmaps", NS, "portal", {"data": {"appName": "edited"}})
     await eventually(lambda: config_map(kube) == good, timeout=5)
+    # The label that marks it as tokensync's (what selectors and GitOps tools go by).
+    kube.patch("v1", "configmaps", NS, "portal", {"metadata": {"labels": {"app.kubernetes.io/managed-by": None}}})
+    await eventually(lambda: ((kube.get("v1", "configmaps", NS, "portal") or {}).get("metadata", {})
+                              .get("labels") or {}).get("app.kubernetes.io/managed-by") == "tokensync", timeout=5)
     assert cloud.calls("GetApplication") <= reads + 2
 
 

@@ -115,11 +115,13 @@ class ApplicationTokenController(SyncedResourceController):
         super().__init__(**kwargs)
         self._tokens: dict[Key, CachedToken] = {}
         self._expiring_warned: dict[Key, str] = {}  # the token (fingerprint) TokenExpiring was posted for
+        self._clock_skews: dict[Key, timedelta] = {}  # cloud clock minus ours, at the last read
 
     def forget(self, key: Key) -> None:
         super().forget(key)
         self._tokens.pop(key, None)
         self._expiring_warned.pop(key, None)
+        self._clock_skews.pop(key, None)
 
     def observe_secret(self, event_type: str | None, secret: dict[str, Any]) -> None:
         meta = secret.get("metadata") or {}
@@ -128,6 +130,11 @@ class ApplicationTokenController(SyncedResourceController):
         if body is not None:
             drifted = event_type == "DELETED" or has_drifted(secret, Owner.from_body(body), is_secret=True)
             self.observe_target(event_type, secret, drifted)
+
+    def known_expiry(self, key: Key, status: dict[str, Any]) -> datetime | None:
+        """status.expirationTime is the cloud's clock: failures near expiry are planned on ours."""
+        expiration_time = parse_rfc3339(status.get("expirationTime"))
+        return expiration_time - self._clock_skews.get(key, timedelta(0)) if expiration_time else None
 
     def publish_metrics(self, key: Key, body: dict[str, Any]) -> None:
         super().publish_metrics(key, body)
@@ -215,6 +222,7 @@ class ApplicationTokenController(SyncedResourceController):
         skew = (reply.server_time - now) if reply.server_time else timedelta(0)
         if abs(skew) < timedelta(seconds=2):
             skew = timedelta(0)  # the Date header has one-second resolution: ignore that noise
+        self._clock_skews[key] = skew
         fields = _token_status_fields(token)
         if token.status.lower() == "disabled":
             await self.fail(key, body, reason="TokenDisabled", event_reason="TokenDisabled", extra=fields,

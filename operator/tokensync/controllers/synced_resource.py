@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from tokensync.clock import Clock
 from tokensync.controllers.access_resolver import AccessResolver
 from tokensync.controllers.refresh_plan import RefreshPolicy, plan_after_failure
-from tokensync.controllers.status_report import READY, parse_rfc3339, patch_status, rfc3339, with_ready
+from tokensync.controllers.status_report import READY, patch_status, rfc3339, with_ready
 from tokensync.controllers.target_writer import source_of
 from tokensync.controllers.work_queue import WorkQueue
 from tokensync.kube.client import KubeClient
@@ -164,7 +164,7 @@ class SyncedResourceController(ABC):
         attempts = int(status.get("failedAttempts") or 0) + 1
         plan = plan_after_failure(
             failed_attempts=attempts, transient=transient, retryable=retryable, retry_after=retry_after,
-            expiration_time=expiration_time or parse_rfc3339(status.get("expirationTime")),
+            expiration_time=expiration_time or self.known_expiry(key, status),
             policy=self.policy_for(body), now=now, jitter_key=jitter_key(body),
         )
         next_text = f"; next attempt {rfc3339(plan.next_read)}" if plan.next_read else "; fix the spec to retry"
@@ -185,6 +185,10 @@ class SyncedResourceController(ABC):
         metrics.record_sync(self.kind, reason, time.perf_counter() - started)
         self.publish_metrics(key, self.objects.get(key) or body)
         self.schedule_at(key, plan.next_read)
+
+    def known_expiry(self, key: Key, status: dict[str, Any]) -> datetime | None:
+        """When what the target holds expires, on the operator's clock (None: it does not)."""
+        return None
 
     def publish_metrics(self, key: Key, body: dict[str, Any]) -> None:
         """Set this resource's gauges from its status: after a sync, and when a sync finds

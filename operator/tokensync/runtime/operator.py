@@ -154,9 +154,14 @@ class Operator:
         async def ram_application_event(event: kopf.RawEvent, **_: Any) -> None:
             self.ram_applications.observe(event.get("type"), dict(event["object"]))
 
-        @kopf.on.event("", "v1", "configmaps", labels={MANAGED_BY_LABEL: MANAGED_BY_VALUE}, registry=registry)
+        @kopf.on.event("", "v1", "configmaps", registry=registry)
         async def config_map_event(event: kopf.RawEvent, **_: Any) -> None:
-            self.ram_applications.observe_config_map(event.get("type"), dict(event["object"]))
+            # Not filtered by label on the watch: a ConfigMap stripped of it is drift to repair.
+            config_map: dict[str, Any] = dict(event["object"])
+            labels = (config_map.get("metadata") or {}).get("labels") or {}
+            source = source_of(config_map)
+            if labels.get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE or (source and source[0] == "RamApplication"):
+                self.ram_applications.observe_config_map(event.get("type"), config_map)
 
         @kopf.on.event(GROUP, VERSION, "cloudaccesses", registry=registry)
         async def cloud_access_event(event: kopf.RawEvent, **_: Any) -> None:
