@@ -112,7 +112,8 @@ def test_namespaced_cloud_access_has_no_secret_namespace_nor_token_file_nor_ambi
     spec = open_api_schema("CloudAccess")["properties"]["spec"]["properties"]
     assert "namespace" not in spec["auth"]["properties"]["accessKey"]["properties"]["secretRef"]["properties"]
     assert set(spec["auth"]["properties"]) == {"accessKey", "rrsa"}  # no ambient: the operator's whole chain
-    assert "tokenFile" not in spec["auth"]["properties"]["rrsa"]["properties"]  # a file in the operator's pod
+    token_file = spec["auth"]["properties"]["rrsa"]["properties"]["tokenFile"]  # only ACK's default path
+    assert token_file["x-kubernetes-validations"][0]["rule"].endswith("rrsa-tokens/token'")
     assert "namespaceSelector" not in spec
     cluster = open_api_schema("ClusterCloudAccess")["properties"]["spec"]
     assert "namespaceSelector" in cluster["required"]

@@ -88,3 +88,14 @@ def test_a_stripped_label_or_source_annotation_is_drift_and_still_ours_by_owner_
     assert not is_ours(unmarked, OWNER)  # a same-named Secret someone else made: a conflict
     unmarked["metadata"]["ownerReferences"] = [{"kind": "ApplicationToken", "uid": OWNER.uid, "controller": True}]
     assert is_ours(unmarked, OWNER)  # tokensync's own, with its annotation removed: repaired, not a conflict
+
+
+def test_under_merge_someone_elses_label_is_not_fought_over() -> None:
+    # A Secret Helm or Argo CD manages (managed-by: Helm) that tokensync merges a key into: if
+    # tokensync "repaired" the label, the GitOps tool would put it back, and so on for ever.
+    ours = {"token": "t"}
+    secret = _secret({**ours, "password": "theirs"},
+                     {DATA_HASH_ANNOTATION: data_hash(ours, OWNER), MANAGED_KEYS_ANNOTATION: "token",
+                      SOURCE_ANNOTATION: OWNER.source},
+                     labels={MANAGED_BY_LABEL: "Helm"})
+    assert not has_drifted(secret, OWNER, is_secret=True)

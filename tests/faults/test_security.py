@@ -40,6 +40,7 @@ import pytest
 from tests import scenario
 from tests.conftest import FAST_FORWARD
 from tests.scenario import API, SYSTEM_NS, condition, eventually, has_reason, is_ready, secret_data, status
+from tokensync.api.cloud_access import DEFAULT_RRSA_TOKEN_FILE
 from tokensync.clock import LoopClock
 from tokensync.controllers.templates import MAX_TEMPLATE_OUTPUT, TemplateError, render_templates
 from tokensync.emulators.cloud import CloudEmulator
@@ -484,14 +485,15 @@ async def test_a_namespaced_cloud_access_cannot_send_the_operators_files_anywher
     access["spec"]["auth"] = {"rrsa": {"roleArn": f"acs:ram::{ACCOUNT}:role/tokensync-demo",
                                        "oidcProviderArn": f"acs:ram::{ACCOUNT}:oidc-provider/ack-rrsa-demo",
                                        "tokenFile": str(operator_file)}}
-    # The token file is the operator's to choose, never a namespace's: no such field here.
+    # The token file is the operator's to choose, never a namespace's; nor where the operator's
+    # OIDC token and the role's credentials are sent.
     with pytest.raises(ApiError) as caught:
-        kube.create(access, strict=True)
-    assert caught.value.code == 400 and 'unknown field "spec.auth.rrsa.tokenFile"' in caught.value.message
-    # Nor may a namespace choose where the operator's OIDC token and the role's credentials go.
+        kube.create(access)
+    assert caught.value.code == 422 and "cannot choose the token file" in caught.value.message
+    access["spec"]["auth"]["rrsa"]["tokenFile"] = DEFAULT_RRSA_TOKEN_FILE  # ACK's default: accepted ...
     with pytest.raises(ApiError) as caught:
-        kube.create(access)  # without strict decoding tokenFile is dropped; endpoints stay
-    assert caught.value.code == 422 and "cannot set endpoints" in caught.value.message
+        kube.create(access)
+    assert caught.value.code == 422 and "cannot set endpoints" in caught.value.message  # ... endpoints not
     # What is left (the region's endpoints, the operator's token file) still signs in as the
     # operator: refused unless the operator runs with --allow-namespaced-rrsa (this one does not).
     del access["spec"]["endpoints"], access["spec"]["auth"]["rrsa"]["tokenFile"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from tokensync.api.common import (
     CONDITIONS_LIST_EXTRA,
@@ -131,11 +131,16 @@ class RrsaAuth(SpecModel):
     )
 
 
+NAMESPACED_TOKEN_FILE_MESSAGE = ("a namespaced CloudAccess cannot choose the token file: it always uses the "
+                                 "operator's own projected token; remove tokenFile")
+
+
 class NamespacedRrsaAuth(SpecModel):
     """RRSA for a namespaced CloudAccess: AssumeRoleWithOIDC with the operator's own projected token.
 
     The token file is the operator's (ALIBABA_CLOUD_OIDC_TOKEN_FILE, else the ACK default): a
-    namespace may not name a file in the operator's pod.
+    namespace may not name a file in the operator's pod. ``tokenFile`` is accepted, as PRODUCT.md
+    shows it, only with ACK's default path, so manifests written for either kind apply.
     """
 
     role_arn: str = Field(pattern=ROLE_ARN_PATTERN, description="RAM role to assume, acs:ram::<account>:role/<name>.")
@@ -143,9 +148,24 @@ class NamespacedRrsaAuth(SpecModel):
         pattern=r"^acs:ram::[0-9]*:oidc-provider/.+$",
         description="The cluster's OIDC provider, acs:ram::<account>:oidc-provider/<name>.",
     )
+    token_file: str | None = Field(
+        default=None,
+        description=f"Only {DEFAULT_RRSA_TOKEN_FILE} (or unset): a namespaced CloudAccess always uses the "
+        "operator's own projected token.",
+        json_schema_extra={"x-kubernetes-validations": [{
+            "rule": f"self == '{DEFAULT_RRSA_TOKEN_FILE}'", "message": NAMESPACED_TOKEN_FILE_MESSAGE,
+        }]},
+    )
     session_name: str = Field(
         default=DEFAULT_SESSION_NAME, pattern=SESSION_NAME_PATTERN, description="Role session name (2-64 characters)."
     )
+
+    @field_validator("token_file")
+    @classmethod
+    def _only_the_operators_token(cls, value: str | None) -> str | None:
+        if value is not None and value != DEFAULT_RRSA_TOKEN_FILE:
+            raise ValueError(NAMESPACED_TOKEN_FILE_MESSAGE)
+        return value
 
 
 class AmbientAuth(SpecModel):

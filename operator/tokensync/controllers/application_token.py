@@ -116,12 +116,14 @@ class ApplicationTokenController(SyncedResourceController):
         self._tokens: dict[Key, CachedToken] = {}
         self._expiring_warned: dict[Key, str] = {}  # the token (fingerprint) TokenExpiring was posted for
         self._clock_skews: dict[Key, timedelta] = {}  # cloud clock minus ours, at the last read
+        self._renew_by: dict[Key, datetime | None] = {}  # the renewal moment planned at the last read
 
     def forget(self, key: Key) -> None:
         super().forget(key)
         self._tokens.pop(key, None)
         self._expiring_warned.pop(key, None)
         self._clock_skews.pop(key, None)
+        self._renew_by.pop(key, None)
 
     def observe_secret(self, event_type: str | None, secret: dict[str, Any]) -> None:
         meta = secret.get("metadata") or {}
@@ -138,14 +140,22 @@ class ApplicationTokenController(SyncedResourceController):
 
     def publish_metrics(self, key: Key, body: dict[str, Any]) -> None:
         super().publish_metrics(key, body)
+        if key not in self.objects:
+            return
         status = body.get("status") or {}
         expiration_time = parse_rfc3339(status.get("expirationTime"))
         if expiration_time is None:
             return  # never read: no series rather than a made-up one
         metrics.set_token_expiration(key[0], key[1], expiration_time)
-        lifetime = TokenLifetime(expiration_time=expiration_time, create_time=parse_rfc3339(status.get("createTime")))
-        renew_at = plan_after_read(token=lifetime, policy=self.policy_for(body), now=self.clock.now(),
-                                   jitter_key=jitter_key(body)).renew_at
+        # As planned at the last read (with the cloud's clock skew), so the gauge does not move when
+        # a sync fails; recomputed from status only after a restart.
+        renew_at = self._renew_by.get(key)
+        if renew_at is None:
+            lifetime = TokenLifetime(expiration_time=expiration_time,
+                                     create_time=parse_rfc3339(status.get("createTime")))
+            renew_at = plan_after_read(token=lifetime, policy=self.policy_for(body), now=self.clock.now(),
+                                       jitter_key=jitter_key(body)).renew_at
+            self._renew_by[key] = renew_at
         if renew_at is not None:
             metrics.set_token_renewal_deadline(key[0], key[1], renew_at)
 
@@ -287,10 +297,8 @@ class ApplicationTokenController(SyncedResourceController):
                 f"(renewal was due {rfc3339(plan.renew_at)}); next read {rfc3339(plan.next_read)}",
             )
         metrics.record_sync(self.kind, "success", time.perf_counter() - started)
-        metrics.set_token_expiration(key[0], key[1], token.expiration_time)
-        if plan.renew_at is not None:
-            metrics.set_token_renewal_deadline(key[0], key[1], plan.renew_at)
-        metrics.set_resource_ready(self.kind, key[0], key[1], True)
+        self._renew_by[key] = plan.renew_at
+        self.publish_metrics(key, self.objects.get(key) or body)
         self.schedule_at(key, next_read)
 
     async def _write(

@@ -211,7 +211,7 @@ class RamApplicationController(SyncedResourceController):
         if differences and was_in_sync:
             await self.events.post(body, "Warning", "Drifted", "; ".join(differences))
         metrics.record_sync(self.kind, "success", time.perf_counter() - started)
-        metrics.set_resource_ready(self.kind, key[0], key[1], True)
+        self.publish_metrics(key, self.objects.get(key) or body)
         self.schedule_at(key, plan.next_read)
 
     async def _write(

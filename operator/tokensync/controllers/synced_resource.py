@@ -193,7 +193,10 @@ class SyncedResourceController(ABC):
     def publish_metrics(self, key: Key, body: dict[str, Any]) -> None:
         """Set this resource's gauges from its status: after a sync, and when a sync finds
         nothing due (an operator restart or a failover must not leave a resource without its
-        series, or the alerts that read them would stay silent)."""
+        series, or the alerts that read them would stay silent). Not for a resource deleted
+        while its sync ran: its series are gone and must stay gone."""
+        if key not in self.objects:
+            return
         metrics.set_resource_ready(self.kind, key[0], key[1], ready_status(body) == "True")
 
     def schedule_at(self, key: Key, when: datetime | None) -> None:

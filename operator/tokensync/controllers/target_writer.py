@@ -141,7 +141,12 @@ def has_drifted(existing: dict[str, Any] | None, owner: Owner, *, is_secret: boo
         return True
     labels = existing.get("metadata", {}).get("labels") or {}
     annotations = existing.get("metadata", {}).get("annotations") or {}
-    if labels.get(MANAGED_BY_LABEL) != MANAGED_BY_VALUE or annotations.get(SOURCE_ANNOTATION) != owner.source:
+    if annotations.get(SOURCE_ANNOTATION) != owner.source:
+        return True
+    # Under Merge the object is someone else's (often labelled managed-by: Helm by a GitOps tool
+    # that puts it back): a label change alone is not ours to fight over.
+    merged = MANAGED_KEYS_ANNOTATION in annotations
+    if not merged and labels.get(MANAGED_BY_LABEL) != MANAGED_BY_VALUE:
         return True
     recorded = annotations.get(DATA_HASH_ANNOTATION)
     if not recorded:
