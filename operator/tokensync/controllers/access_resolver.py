@@ -205,12 +205,9 @@ class AccessResolver:
         cached = self._clients.get(key)
         if cached and cached[0] == version:
             return ResolvedAccess(key, cached[1], spec.region_id)
-        overrides = spec.endpoints.model_dump(exclude_none=True) if spec.endpoints else None
-        if isinstance(spec, CloudAccessSpec) and spec.auth.rrsa is not None and self._namespaced_rrsa is not None:
-            overrides = dict(self._namespaced_rrsa.endpoints or {})  # never the namespace's (see NamespacedRrsa)
         client = CloudClient(
             credentials=credentials,
-            endpoints=Endpoints.for_region(spec.region_id, overrides),
+            endpoints=self._endpoints(spec),
             pool=self._pool,
             settings=self._settings,
             clock=self._clock,
@@ -230,13 +227,19 @@ class AccessResolver:
                 "namespace)",
             )
 
+    def _endpoints(self, spec: CloudAccessSpec | ClusterCloudAccessSpec) -> Endpoints:
+        """Where requests go: the access's own endpoints, except for a namespaced rrsa access,
+        whose token and role credentials go only where the operator says (see NamespacedRrsa)."""
+        overrides = spec.endpoints.model_dump(exclude_none=True) if spec.endpoints else None
+        if isinstance(spec, CloudAccessSpec) and spec.auth.rrsa is not None and self._namespaced_rrsa is not None:
+            overrides = dict(self._namespaced_rrsa.endpoints or {})
+        return Endpoints.for_region(spec.region_id, overrides)
+
     async def _credentials(
         self, kind: str, access_namespace: str, name: str, spec: CloudAccessSpec | ClusterCloudAccessSpec
     ) -> tuple[str, CredentialsProvider]:
         auth = spec.auth
-        sts_endpoint = Endpoints.for_region(
-            spec.region_id, spec.endpoints.model_dump(exclude_none=True) if spec.endpoints else None
-        ).sts
+        sts_endpoint = self._endpoints(spec).sts
         provider: CredentialsProvider
         secret_version = ""
         if auth.access_key is not None:
@@ -280,7 +283,7 @@ class AccessResolver:
                 oidc_provider_arn=auth.rrsa.oidc_provider_arn,
                 token_file=allowed.token_file,
                 session_name=auth.rrsa.session_name,
-                sts_endpoint=Endpoints.for_region(spec.region_id, allowed.endpoints).sts,
+                sts_endpoint=sts_endpoint,
                 pool=self._pool,
                 clock=self._clock,
             )

@@ -31,7 +31,6 @@ from tokensync.controllers.application_token import ApplicationTokenController
 from tokensync.controllers.cloud_access import CloudAccessController
 from tokensync.controllers.ram_application import RamApplicationController
 from tokensync.controllers.refresh_plan import RefreshPolicy
-from tokensync.controllers.target_writer import MANAGED_BY_LABEL, MANAGED_BY_VALUE, source_of
 from tokensync.controllers.work_queue import WorkQueue
 from tokensync.kube.client import KubeClient
 from tokensync.kube.config import ConnectionSettings
@@ -157,11 +156,8 @@ class Operator:
         @kopf.on.event("", "v1", "configmaps", registry=registry)
         async def config_map_event(event: kopf.RawEvent, **_: Any) -> None:
             # Not filtered by label on the watch: a ConfigMap stripped of it is drift to repair.
-            config_map: dict[str, Any] = dict(event["object"])
-            labels = (config_map.get("metadata") or {}).get("labels") or {}
-            source = source_of(config_map)
-            if labels.get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE or (source and source[0] == "RamApplication"):
-                self.ram_applications.observe_config_map(event.get("type"), config_map)
+            # The controller finds its own by source annotation or ownerReference (source_of).
+            self.ram_applications.observe_config_map(event.get("type"), dict(event["object"]))
 
         @kopf.on.event(GROUP, VERSION, "cloudaccesses", registry=registry)
         async def cloud_access_event(event: kopf.RawEvent, **_: Any) -> None:
@@ -182,11 +178,7 @@ class Operator:
         async def secret_event(event: kopf.RawEvent, **_: Any) -> None:
             self._forget(SECRETS, event)
             secret: dict[str, Any] = dict(event["object"])
-            labels = (secret.get("metadata") or {}).get("labels") or {}
-            # By label, or by source annotation or ownerReference should someone have stripped it.
-            source = source_of(secret)
-            if labels.get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE or (source and source[0] == "ApplicationToken"):
-                self.application_tokens.observe_secret(event.get("type"), secret)
+            self.application_tokens.observe_secret(event.get("type"), secret)  # ignores what is not its own
             self.cloud_accesses.observe_secret(event.get("type"), secret)
 
         return registry
