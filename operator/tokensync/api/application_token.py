@@ -125,6 +125,49 @@ class RefreshSpec(SpecModel):
         return parse_duration(self.recheck_interval)
 
 
+DEFAULT_RETIRE_AFTER = "10m"
+CREATED_TOKEN_LIFETIME = "8760h"  # CreateApplicationToken's own default: one year
+
+
+class RenewalSpec(SpecModel):
+    """What happens when the token is due for renewal (refresh decides when)."""
+
+    strategy: Literal["Extend", "Rotate", "None"] = Field(
+        default="Extend",
+        description="Extend (default): UpdateApplicationTokenExpirationTime moves the expiry to now + lifetime, "
+        "same value. Rotate: CreateApplicationToken makes a new token, its value goes into the Secret, the "
+        "rolloutRestartTargets restart, and the replaced token is retired after retireAfter. None: read only.",
+    )
+    lifetime: Duration | None = Field(
+        default=None,
+        description="Each renewal sets the expiry to now + lifetime, e.g. 2160h (90 days). Default: the token's "
+        f"own lifetime (expirationTime - createTime), {CREATED_TOKEN_LIFETIME} for a token tokensync creates.",
+    )
+    retire: Literal["Delete", "Disable", "Keep"] = Field(
+        default="Delete",
+        description="Rotate only: what happens to the replaced token after retireAfter: Delete (disabled, then "
+        "deleted), Disable, or Keep (left to expire).",
+    )
+    retire_after: Duration = Field(
+        default=DEFAULT_RETIRE_AFTER,
+        description="Rotate only: grace after the new value is in the Secret and every rolloutRestartTarget was "
+        "restarted, before the replaced token is retired (default 10m).",
+    )
+
+    @field_validator("lifetime")
+    @classmethod
+    def _positive_lifetime(cls, value: str | None) -> str | None:
+        if value is not None and parse_duration(value) <= timedelta(0):
+            raise ValueError("renewal.lifetime must be longer than 0, e.g. 2160h")
+        return value
+
+    def lifetime_timedelta(self) -> timedelta | None:
+        return parse_duration(self.lifetime) if self.lifetime is not None else None
+
+    def retire_after_timedelta(self) -> timedelta:
+        return parse_duration(self.retire_after)
+
+
 class RolloutRestartTarget(SpecModel):
     """A workload in the same namespace restarted (like `kubectl rollout restart`) when the token value changes."""
 
@@ -145,8 +188,12 @@ class ApplicationTokenSpec(SpecModel):
         max_length=64,
         description="Application ID in the instance, e.g. app_mkv7rgt4d7i4u7zq.",
     )
-    application_token_id: str = Field(
-        pattern=r"^token_[a-z0-9_]+$", max_length=64, description="Application token ID, e.g. token_sfrwer2x5q."
+    application_token_id: str | None = Field(
+        default=None,
+        pattern=r"^token_[a-z0-9_]+$",
+        max_length=64,
+        description="Application token ID, e.g. token_sfrwer2x5q. Required, except with renewal.strategy Rotate "
+        "(without it tokensync creates the first token).",
     )
     cloud_access_ref: CloudAccessRef | None = Field(default=None, description=CLOUD_ACCESS_REF_DESCRIPTION)
     secret: SecretTargetSpec = Field(
@@ -156,9 +203,51 @@ class ApplicationTokenSpec(SpecModel):
     refresh: RefreshSpec = Field(
         default_factory=RefreshSpec, description="When the token is read again (default: at 33% remaining lifetime)."
     )
+    renewal: RenewalSpec = Field(
+        default_factory=RenewalSpec,
+        description="How the token is kept from expiring (default: Extend, by the token's own lifetime).",
+    )
     rollout_restart_targets: list[RolloutRestartTarget] = Field(
         default_factory=list, description="Workloads restarted when the token value changes."
     )
+
+    model_config = SpecModel.model_config | {
+        "json_schema_extra": {
+            "x-kubernetes-validations": [{
+                "rule": "has(self.applicationTokenId) || (has(self.renewal) && has(self.renewal.strategy) "
+                        "&& self.renewal.strategy == 'Rotate')",
+                "message": "applicationTokenId is required unless renewal.strategy is Rotate",
+            }],
+        }
+    }
+
+    @model_validator(mode="after")
+    def _token_id_unless_rotate(self) -> ApplicationTokenSpec:
+        if self.application_token_id is None and self.renewal.strategy != "Rotate":
+            raise ValueError("applicationTokenId is required unless renewal.strategy is Rotate "
+                             "(then tokensync creates the first token)")
+        return self
+
+
+class RetiringToken(StatusModel):
+    """A token this resource replaced by rotation, still to be retired."""
+
+    application_token_id: str = Field(description="The replaced token.")
+    retire_at: Timestamp | None = Field(
+        default=None,
+        description="When it is retired (disabled, then deleted with retire Delete); unset while rollout restarts "
+        "for the new value are still owed.",
+    )
+
+
+class PendingRotation(StatusModel):
+    """A CreateApplicationToken in flight, recorded before the call."""
+
+    started_at: Timestamp = Field(description="When the create was sent (operator clock).")
+    expiration_time: int = Field(
+        ge=0, description="The exact ExpirationTime (Unix ms) sent: identifies the created token in a listing."
+    )
+    replaces: str | None = Field(default=None, description="The token it replaces, if any.")
 
 
 class ApplicationTokenStatus(StatusModel):
@@ -183,7 +272,18 @@ class ApplicationTokenStatus(StatusModel):
     last_rotation_time: Timestamp | None = Field(
         default=None, description="When the token value written to the Secret last changed."
     )
-    failed_attempts: int = Field(default=0, ge=0, description="Consecutive failed reads (0 after a success).")
+    application_token_id: str | None = Field(
+        default=None,
+        description="The token whose value the Secret holds now (differs from spec.applicationTokenId after a "
+        "rotation).",
+    )
+    last_renewal_time: Timestamp | None = Field(default=None, description="The last successful Extend or Rotate.")
+    retiring_tokens: list[RetiringToken] | None = Field(
+        default=None, description="Rotate: replaced tokens not yet retired."
+    )
+    failed_attempts: int = Field(
+        default=0, ge=0, description="Consecutive failures (reads or renewals; 0 after a success)."
+    )
     pending_rollout_restarts: list[RolloutRestartTarget] | None = Field(
         default=None,
         description="Workloads not yet restarted for the last token change (a failed restart is retried every "
@@ -192,6 +292,21 @@ class ApplicationTokenStatus(StatusModel):
     last_force_sync: str | None = Field(
         default=None,
         description="Internal: the last value of the tokensync.dev/force-sync annotation that was handled.",
+    )
+    spec_application_token_id: str | None = Field(
+        default=None,
+        description="Internal: spec.applicationTokenId when applicationTokenId was last chosen (an edit of the spec "
+        "points tokensync at another token; a rotation does not change it).",
+    )
+    renewal_lifetime: Duration | None = Field(
+        default=None,
+        description="Internal: the lifetime renewals use when spec.renewal.lifetime is not set (the token's own, "
+        "as first read; extensions must not make it grow).",
+    )
+    pending_rotation: PendingRotation | None = Field(
+        default=None,
+        description="Internal: a CreateApplicationToken that may have happened without its answer being recorded "
+        "(the operator stopped, or the call timed out); the next sync finds it with ListApplicationTokens.",
     )
     token_hash: str | None = Field(
         default=None,

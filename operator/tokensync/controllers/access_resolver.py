@@ -80,6 +80,9 @@ class ResolvedAccess:
     key: AccessKey
     client: CloudClient
     region_id: str
+    # Why this access cannot reach EIAM (a region without EIAM and no endpoints.eiam), or None.
+    # IMS and STS still work: RamApplication may use the access.
+    eiam_problem: str | None = None
 
 
 def access_key_of(namespace: str, ref: CloudAccessRef | None) -> AccessKey:
@@ -160,8 +163,14 @@ class AccessResolver:
             self._read_cache[key] = (body, self._clock.now())
         return body
 
-    async def resolve(self, namespace: str, ref: CloudAccessRef | None, *, dependent: Hashable) -> ResolvedAccess:
-        """The client a resource in ``namespace`` may use, or AccessProblem saying why not."""
+    async def resolve(
+        self, namespace: str, ref: CloudAccessRef | None, *, dependent: Hashable, service: str | None = None
+    ) -> ResolvedAccess:
+        """The client a resource in ``namespace`` may use, or AccessProblem saying why not.
+
+        ``service="eiam"``: the resource calls EIAM, so an access that cannot reach it (region
+        without EIAM, no endpoints.eiam) is an AccessProblem (InvalidSpec) before any request.
+        """
         key = access_key_of(namespace, ref)
         self.forget_dependent(dependent)
         self.dependents[key].add(dependent)
@@ -169,6 +178,10 @@ class AccessResolver:
                                       " (no cloudAccessRef given, so the ClusterCloudAccess 'default' is used)")
         if isinstance(spec, ClusterCloudAccessSpec):
             await self._check_selector(spec, key[2], namespace)
+        if service == "eiam":
+            problem = self._endpoints(spec).eiam_problem
+            if problem is not None:
+                raise AccessProblem("InvalidSpec", f"{key[0]} {key[2]!r}: {problem}")
         return await self._client(key, body, spec)
 
     async def access_client(self, key: AccessKey) -> ResolvedAccess:
@@ -204,17 +217,18 @@ class AccessResolver:
         version = (str(body["metadata"].get("generation", "")), secret_version)
         cached = self._clients.get(key)
         if cached and cached[0] == version:
-            return ResolvedAccess(key, cached[1], spec.region_id)
-        client = CloudClient(
-            credentials=credentials,
-            endpoints=self._endpoints(spec),
-            pool=self._pool,
-            settings=self._settings,
-            clock=self._clock,
-            on_request=self._on_request,
-        )
-        self._clients[key] = (version, client)
-        return ResolvedAccess(key, client, spec.region_id)
+            client = cached[1]
+        else:
+            client = CloudClient(
+                credentials=credentials,
+                endpoints=self._endpoints(spec),
+                pool=self._pool,
+                settings=self._settings,
+                clock=self._clock,
+                on_request=self._on_request,
+            )
+            self._clients[key] = (version, client)
+        return ResolvedAccess(key, client, spec.region_id, eiam_problem=client.endpoints.eiam_problem)
 
     async def _check_selector(self, spec: ClusterCloudAccessSpec, name: str, namespace: str) -> None:
         ns = await self._read(NAMESPACES, None, namespace)

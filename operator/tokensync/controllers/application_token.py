@@ -1,9 +1,11 @@
 """The ApplicationToken controller: from the custom resource to a fresh Secret.
 
 One sync, in order: is a read due (refresh_plan.read_due)? -> which cloud access may this
-resource use (access_resolver)? -> ObtainApplicationToken (tokensync.cloud) -> the Secret
-(target_writer) -> workloads to restart (rollout) -> status, Events, metrics -> when to
-look again (refresh_plan). The watch intake and failure reporting are in synced_resource.
+resource use (access_resolver)? -> ObtainApplicationToken (tokensync.cloud) -> is a renewal
+due, and which (renewal_policy)? -> Extend or Rotate (token_renewal) -> the Secret
+(target_writer) -> workloads to restart (rollout) -> status, Events, metrics -> replaced tokens
+to retire (token_renewal) -> when to look again (refresh_plan). The watch intake and failure
+reporting are in synced_resource.
 """
 
 from __future__ import annotations
@@ -19,10 +21,38 @@ from pydantic import SecretStr, ValidationError
 
 from tokensync.api.application_token import ApplicationTokenSpec
 from tokensync.api.common import GROUP, VERSION, parse_duration
-from tokensync.cloud.errors import CloudError
+from tokensync.cloud.client import CloudClient
+from tokensync.cloud.errors import AccessDeniedError, CloudError, TokenExpiredError
 from tokensync.cloud.models import ApplicationToken
 from tokensync.controllers.access_resolver import AccessProblem, summarize_validation_error
-from tokensync.controllers.refresh_plan import RefreshPolicy, TokenLifetime, plan_after_read, read_due
+from tokensync.controllers.refresh_plan import (
+    RefreshPlan,
+    RefreshPolicy,
+    TokenLifetime,
+    plan_after_failure,
+    plan_after_read,
+    read_due,
+)
+from tokensync.controllers.renewal_policy import (
+    RAM_ACTIONS,
+    RenewalSettings,
+    Retiring,
+    TokenClaim,
+    add_retiring,
+    claims_of,
+    current_token_id,
+    duration_text,
+    margin_problem,
+    next_retirement,
+    renewal_due,
+    renewal_lifetime,
+    replaced_by_spec_edit,
+    retirements_due,
+    retiring_as_status,
+    retiring_from_status,
+    rotation_conflict,
+    schedule_retirements,
+)
 from tokensync.controllers.rollout import restart_workloads
 from tokensync.controllers.status_report import parse_rfc3339, rfc3339, with_ready
 from tokensync.controllers.synced_resource import (
@@ -30,6 +60,7 @@ from tokensync.controllers.synced_resource import (
     SyncedResourceController,
     force_sync_value,
     jitter_key,
+    key_of,
     ready_status,
 )
 from tokensync.controllers.target_writer import (
@@ -43,6 +74,7 @@ from tokensync.controllers.target_writer import (
     write_target,
 )
 from tokensync.controllers.templates import TemplateError, render_templates
+from tokensync.controllers.token_renewal import Rotated, TokenRenewal
 from tokensync.kube.errors import KubeApiError
 from tokensync.kube.resources import SECRETS, Resource
 from tokensync.runtime import metrics
@@ -117,6 +149,9 @@ class ApplicationTokenController(SyncedResourceController):
         self._expiring_warned: dict[Key, str] = {}  # the token (fingerprint) TokenExpiring was posted for
         self._clock_skews: dict[Key, timedelta] = {}  # cloud clock minus ours, at the last read
         self._renew_by: dict[Key, datetime | None] = {}  # the renewal moment planned at the last read
+        # Which resource holds which cloud token (spec and current), to refuse two that would fight.
+        self._claims: dict[Key, list[TokenClaim]] = {}
+        self._holders: dict[tuple[str, str, str], set[Key]] = {}
 
     def forget(self, key: Key) -> None:
         super().forget(key)
@@ -124,6 +159,56 @@ class ApplicationTokenController(SyncedResourceController):
         self._expiring_warned.pop(key, None)
         self._clock_skews.pop(key, None)
         self._renew_by.pop(key, None)
+
+    def observe(self, event_type: str | None, body: dict[str, Any]) -> None:
+        super().observe(event_type, body)
+        self._index_claims(key_of(body))
+
+    async def write_status(self, key: Key, body: dict[str, Any], status: dict[str, Any]) -> None:
+        await super().write_status(key, body, status)
+        if "applicationTokenId" in status:
+            self._index_claims(key)
+
+    def _index_claims(self, key: Key) -> None:
+        """Keep the token holders in step with the resource; wake the resources a released token
+        was refused to (only those that failed)."""
+        released: set[tuple[str, str, str]] = set()
+        for claim in self._claims.pop(key, []):
+            holders = self._holders.get(claim.token, set())
+            holders.discard(key)
+            released.add(claim.token)
+            if not holders:
+                self._holders.pop(claim.token, None)
+        body = self.objects.get(key)
+        claims = claims_of(body) if body is not None else []
+        if claims:
+            self._claims[key] = claims
+        for claim in claims:
+            self._holders.setdefault(claim.token, set()).add(key)
+            released.discard(claim.token)
+        for token in released:
+            for other in self._holders.get(token, set()):
+                self.wake(other, "a resource holding the same token let go of it", only_failing=True)
+
+    def _rival_claims(self, key: Key) -> list[TokenClaim]:
+        rivals: list[TokenClaim] = []
+        for claim in self._claims.get(key, []):
+            for other in self._holders.get(claim.token, set()) - {key}:
+                rivals.extend(c for c in self._claims.get(other, []) if c.token == claim.token)
+        return rivals
+
+    def _known_token_ids(self) -> set[str]:
+        """Every token any resource holds or retires: a listed token among them was not made by a lost create."""
+        known: set[str] = set()
+        for body in self.objects.values():
+            spec, status = body.get("spec") or {}, body.get("status") or {}
+            known.update(str(v) for v in (spec.get("applicationTokenId"), status.get("applicationTokenId")) if v)
+            known.update(entry.token_id for entry in retiring_from_status(status))
+        return known
+
+    def _status(self, key: Key, body: dict[str, Any]) -> dict[str, Any]:
+        """The latest status: this sync's own writes included."""
+        return dict((self.objects.get(key) or body).get("status") or {})
 
     def observe_secret(self, event_type: str | None, secret: dict[str, Any]) -> None:
         meta = secret.get("metadata") or {}
@@ -151,13 +236,26 @@ class ApplicationTokenController(SyncedResourceController):
         # a sync fails; recomputed from status only after a restart.
         renew_at = self._renew_by.get(key)
         if renew_at is None:
-            lifetime = TokenLifetime(expiration_time=expiration_time,
-                                     create_time=parse_rfc3339(status.get("createTime")))
-            renew_at = plan_after_read(token=lifetime, policy=self.policy_for(body), now=self.clock.now(),
-                                       jitter_key=jitter_key(body)).renew_at
+            renew_at = self._renewal_deadline(body, expiration_time)
             self._renew_by[key] = renew_at
         if renew_at is not None:
             metrics.set_token_renewal_deadline(key[0], key[1], renew_at)
+
+    def _renewal_deadline(self, body: dict[str, Any], expiration_time: datetime) -> datetime | None:
+        """The renewal moment from status alone (after an operator restart)."""
+        status = body.get("status") or {}
+        try:
+            spec = ApplicationTokenSpec.model_validate(body.get("spec") or {})
+        except ValidationError:
+            return None
+        settings = RenewalSettings.from_spec(spec)
+        create_time = parse_rfc3339(status.get("createTime"))
+        if settings.strategy != "None":
+            create_time = expiration_time - renewal_lifetime(settings, status, expiration_time=expiration_time,
+                                                             create_time=create_time)
+        lifetime = TokenLifetime(expiration_time=expiration_time, create_time=create_time)
+        return plan_after_read(token=lifetime, policy=self.policy_for(body), now=self.clock.now(),
+                               jitter_key=jitter_key(body)).renew_at
 
     def policy_for(self, body: dict[str, Any]) -> RefreshPolicy:
         try:
@@ -176,6 +274,13 @@ class ApplicationTokenController(SyncedResourceController):
             detail = summarize_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
             await self.fail(key, body, reason="InvalidSpec", message=f"invalid spec: {detail}", retryable=False,
                             transient=False, started=started)
+            return
+        settings = RenewalSettings.from_spec(spec)
+        conflict = rotation_conflict(self._claims.get(key, []), self._rival_claims(key))
+        if conflict is not None:
+            # Retried with backoff, and woken when the other resource lets go of the token.
+            await self.fail(key, body, reason="InvalidSpec", message=conflict, retryable=True, transient=False,
+                            started=started)
             return
 
         owner = Owner.from_body(body)
@@ -199,52 +304,157 @@ class ApplicationTokenController(SyncedResourceController):
             has_synced=bool(status.get("lastSyncTime")),
             target_missing=drifted and cached is None,
         )
+        if due is None and status.get("pendingRotation"):
+            due = "a rotation to finish"
         if due is None:
-            if drifted and cached is not None:
-                await self._write(key, body, spec, owner, secret_name, existing, cached.token, started, repair=True)
-            pending = _pending_restarts(spec, status, rotated=False)
-            rotated_at = parse_rfc3339(status.get("lastRotationTime")) or now
-            next_read = parse_rfc3339(status.get("nextRefreshTime"))
-            self.publish_metrics(key, body)
-            self.schedule_at(key, await self._settle_restarts(key, body, pending, rotated_at, next_read, now))
+            await self._idle(key, body, spec, settings, owner, secret_name, existing, drifted, cached, started, now)
             return
 
         logger.info("ApplicationToken %s/%s: reading the token (%s)", key[0], key[1], due)
         try:
             access = await self.access.resolve(key[0], spec.cloud_access_ref, dependent=(self.kind, key))
-            reply = await access.client.obtain_application_token(
-                instance_id=spec.instance_id,
-                application_id=spec.application_id,
-                application_token_id=spec.application_token_id,
-            )
+            fetched = await self._fetch(key, body, spec, settings, policy, access.client, now)
         except AccessProblem as problem:
             await self.fail(key, body, reason=problem.reason, message=problem.message, retryable=True,
                             transient=False, started=started)
             return
+        except _RenewalSpecProblem as problem:
+            await self.fail(key, body, reason="InvalidSpec", message=f"invalid spec: {problem}", retryable=False,
+                            transient=False, started=started)
+            return
         except CloudError as error:
-            await self.fail(key, body, reason=error.reason, message=str(error), retryable=True,
+            await self.fail(key, body, reason=error.reason, message=_explained(error, spec), retryable=True,
                             transient=error.retryable, started=started,
                             retry_after=timedelta(seconds=error.retry_after) if error.retry_after else None)
             return
+        await self._report(key, body, spec, settings, policy, owner, secret_name, existing, unread, fetched,
+                           access.client, started)
 
-        token = reply.value
+    async def _fetch(
+        self, key: Key, body: dict[str, Any], spec: ApplicationTokenSpec, settings: RenewalSettings,
+        policy: RefreshPolicy, client: CloudClient, now: datetime,
+    ) -> _Fetched:
+        """Read the current token and renew it if due: first finishing a rotation that status says
+        may have happened, or creating the first token (Rotate without applicationTokenId)."""
+        status = self._status(key, body)
+        renewal = TokenRenewal(client, instance_id=spec.instance_id, application_id=spec.application_id)
+        current = current_token_id(spec.application_token_id, status)
+        retiring = add_retiring(retiring_from_status(status), replaced_by_spec_edit(spec.application_token_id, status),
+                                current=current)
+
+        async def record(fields: dict[str, Any]) -> None:
+            await self.write_status(key, body, {"specApplicationTokenId": spec.application_token_id, **fields})
+
+        async def rotate(replaced: str | None, lifetime: timedelta, skew: timedelta) -> Rotated:
+            moment = self.clock.now()
+            return await renewal.rotate(
+                status=self._status(key, body), current=replaced, retiring=retiring, retire=settings.retire,
+                lifetime=lifetime, uid=jitter_key(body), now=moment, cloud_now=moment + skew,
+                known_ids=self._known_token_ids(), record=record,
+            )
+
+        rotated: Rotated | None = None
+        if status.get("pendingRotation") or current is None:
+            rotated = await rotate(current, renewal_lifetime(settings, status, expiration_time=None, create_time=None),
+                                   timedelta(0))
+            current, retiring = rotated.token_id, rotated.retiring
+        token, skew = await self._obtain(client, spec, current, expired_ok=settings.strategy != "None")
+        lifetime = renewal_lifetime(
+            settings, status,
+            expiration_time=token.expiration_time if token else parse_rfc3339(status.get("expirationTime")),
+            create_time=token.create_time if token else parse_rfc3339(status.get("createTime")),
+        )
+        if settings.strategy != "None" and policy.renew_before is not None:
+            problem = margin_problem(lifetime=lifetime, margin=policy.renew_before)
+            if problem is not None:
+                raise _RenewalSpecProblem(problem)
+        due = renewal_due(
+            strategy=settings.strategy, token_status=token.status if token else "enabled",
+            expired=token is None or token.expiration_time <= now + skew,
+            renew_from=self._plan(body, token, lifetime, settings, policy, now, skew).renew_from if token else None,
+            now=now,
+        )
+        renewed: str | None = None
+        error: CloudError | None = None
+        if due is not None:
+            try:
+                if due.action == "extend":
+                    expiry = await renewal.extend(current, cloud_now=self.clock.now() + skew, lifetime=lifetime)
+                    token = token.model_copy(update={"expiration_time": expiry}) if token else None
+                else:
+                    rotated = await rotate(current, lifetime, skew)
+                    current, retiring, token = rotated.token_id, rotated.retiring, None
+                if token is None:
+                    token, skew = await self._obtain(client, spec, current, expired_ok=False)
+                renewed = due.action
+                metrics.record_renewal(settings.strategy, "success")
+            except CloudError as exc:
+                metrics.record_renewal(settings.strategy, exc.reason)
+                if token is None:
+                    raise
+                error = exc
+        assert token is not None  # _obtain returns None only when expired_ok, and that path renews or raises
         now = self.clock.now()
-        skew = (reply.server_time - now) if reply.server_time else timedelta(0)
+        return _Fetched(token=token, token_id=current, skew=skew, lifetime=lifetime, retiring=retiring,
+                        renewed=renewed, rotated=rotated, renewal_error=error,
+                        plan=self._plan(body, token, lifetime, settings, policy, now, skew))
+
+    async def _obtain(
+        self, client: CloudClient, spec: ApplicationTokenSpec, token_id: str, *, expired_ok: bool
+    ) -> tuple[ApplicationToken | None, timedelta]:
+        """ObtainApplicationToken, and the cloud's clock minus ours. None: the cloud refused to read
+        the token because it has expired (an undocumented answer; a renewal is the way back)."""
+        try:
+            reply = await client.obtain_application_token(
+                instance_id=spec.instance_id, application_id=spec.application_id, application_token_id=token_id)
+        except TokenExpiredError:
+            if not expired_ok:
+                raise
+            return None, timedelta(0)
+        skew = (reply.server_time - self.clock.now()) if reply.server_time else timedelta(0)
         if abs(skew) < timedelta(seconds=2):
             skew = timedelta(0)  # the Date header has one-second resolution: ignore that noise
-        self._clock_skews[key] = skew
-        fields = _token_status_fields(token)
+        return reply.value, skew
+
+    def _plan(
+        self, body: dict[str, Any], token: ApplicationToken, lifetime: timedelta, settings: RenewalSettings,
+        policy: RefreshPolicy, now: datetime, skew: timedelta,
+    ) -> RefreshPlan:
+        # A renewed token's margin is taken from the renewal lifetime: ExpirationTime - CreateTime
+        # grows with every extension, and a third of it would soon exceed the lifetime itself.
+        create_time = token.create_time if settings.strategy == "None" else token.expiration_time - lifetime
+        return plan_after_read(token=TokenLifetime(expiration_time=token.expiration_time, create_time=create_time),
+                               policy=policy, now=now, jitter_key=jitter_key(body), clock_skew=skew)
+
+    async def _report(
+        self, key: Key, body: dict[str, Any], spec: ApplicationTokenSpec, settings: RenewalSettings,
+        policy: RefreshPolicy, owner: Owner, secret_name: str, existing: dict[str, Any] | None, unread: bool,
+        fetched: _Fetched, client: CloudClient, started: float,
+    ) -> None:
+        """After a read (and renewal): the Secret, status, restarts, retirements, Events, metrics."""
+        body = self.objects.get(key) or body  # status may have been written while renewing
+        meta = body["metadata"]
+        status: dict[str, Any] = dict(body.get("status") or {})
+        token, skew, now = fetched.token, fetched.skew, self.clock.now()
+        fields = {
+            **_token_status_fields(token),
+            "applicationTokenId": fetched.token_id,
+            "specApplicationTokenId": spec.application_token_id,
+            "renewalLifetime": None if settings.lifetime else duration_text(fetched.lifetime),
+            "retiringTokens": retiring_as_status(fetched.retiring),
+        }
+        renewal_failed = _renewal_failure_text(fetched.renewal_error, spec)
         if token.status.lower() == "disabled":
             await self.fail(key, body, reason="TokenDisabled", event_reason="TokenDisabled", extra=fields,
-                            message=f"application token {spec.application_token_id} is disabled in IDaaS instance "
+                            message=f"application token {fetched.token_id} is disabled in IDaaS instance "
                                     f"{spec.instance_id}; the last Secret is kept (enable the token to resume)",
                             retryable=True, transient=False, started=started)
             return
         if token.expiration_time <= now + skew:
             await self.fail(key, body, reason="TokenExpired", event_reason="TokenExpired", extra=fields,
-                            message=f"application token {spec.application_token_id} expired at "
-                                    f"{rfc3339(token.expiration_time)}; the last Secret is kept (extend or renew the "
-                                    "token in IDaaS; tokensync keeps checking)",
+                            message=f"application token {fetched.token_id} expired at "
+                                    f"{rfc3339(token.expiration_time)}; the last Secret is kept "
+                                    + (renewal_failed or _expired_advice(settings)),
                             retryable=True, transient=False, started=started,
                             expiration_time=token.expiration_time - skew)
             return
@@ -253,26 +463,37 @@ class ApplicationTokenController(SyncedResourceController):
                                     unread=unread)
         if written is None:
             return
-        plan = plan_after_read(
-            token=TokenLifetime(expiration_time=token.expiration_time, create_time=token.create_time),
-            policy=policy, now=now, jitter_key=jitter_key(body), clock_skew=skew,
-        )
+        plan, next_read = fetched.plan, fetched.plan.next_read
+        attempts = 0
+        if fetched.renewal_error is not None:
+            error = fetched.renewal_error
+            attempts = int(status.get("failedAttempts") or 0) + 1
+            next_read = plan_after_failure(
+                failed_attempts=attempts, transient=error.retryable, retryable=True,
+                retry_after=timedelta(seconds=error.retry_after) if error.retry_after else None,
+                expiration_time=token.expiration_time, policy=policy, now=now, jitter_key=jitter_key(body),
+                clock_skew=skew,
+            ).next_read
+        ready_message = (f"Secret {secret_name} holds token {fetched.token_id}; it expires at "
+                         f"{rfc3339(token.expiration_time)}; next read {rfc3339(next_read)} ({plan.why})")
+        if renewal_failed is not None:
+            ready_message = (f"Secret {secret_name} holds token {fetched.token_id}, valid until "
+                             f"{rfc3339(token.expiration_time)}, but its renewal failed: {renewal_failed}; "
+                             f"next attempt {rfc3339(next_read)}")
         new_status: dict[str, Any] = {
             **fields,
             "observedGeneration": meta.get("generation"),
             "secretName": secret_name,
             "lastSyncTime": rfc3339(now),
-            "nextRefreshTime": rfc3339(plan.next_read),
-            "failedAttempts": 0,
+            "nextRefreshTime": rfc3339(next_read),
+            "failedAttempts": attempts,
             "tokenHash": written.fingerprint,
             "lastForceSync": force_sync_value(body),
-            "conditions": with_ready(
-                status.get("conditions"), ready=True, reason="Synced",
-                message=f"Secret {secret_name} holds the token; it expires at {rfc3339(token.expiration_time)}; "
-                        f"next read {rfc3339(plan.next_read)} ({plan.why})",
-                generation=meta.get("generation"), now=now,
-            ),
+            "conditions": with_ready(status.get("conditions"), ready=True, reason="Synced", message=ready_message,
+                                     generation=meta.get("generation"), now=now),
         }
+        if fetched.renewed is not None:
+            new_status["lastRenewalTime"] = rfc3339(now)
         if written.rotated or not status.get("lastRotationTime"):
             new_status["lastRotationTime"] = rfc3339(now)
         # Recorded before restarting, so that a restart cut short by a failure or an operator
@@ -281,25 +502,123 @@ class ApplicationTokenController(SyncedResourceController):
         new_status["pendingRolloutRestarts"] = _as_status(pending)
         was_ready = ready_status(body) == "True"
         await self.write_status(key, body, new_status)
-        rotated_at = parse_rfc3339(new_status.get("lastRotationTime") or status.get("lastRotationTime")) or now
-        next_read = await self._settle_restarts(key, body, pending, rotated_at, plan.next_read, now)
+        await self._post_renewal_events(body, spec, settings, secret_name, fetched, written)
         if not was_ready:
             await self.events.post(body, "Normal", "Synced", f"Secret {secret_name} holds the token "
-                                   f"{spec.application_token_id}; next read {rfc3339(plan.next_read)}")
-        if plan.renew_at is not None and plan.renew_at <= now and self._expiring_warned.get(key) != written.fingerprint:
-            # Once per token value, not on every read past its renewal moment (a cloud that renews
-            # only at expiry is read several times in that window). Kept in memory: an operator
-            # restart in that window may say it once more.
-            self._expiring_warned[key] = written.fingerprint
-            await self.events.post(
-                body, "Warning", "TokenExpiring",
-                f"the token expires at {rfc3339(token.expiration_time)} and the cloud has not renewed it yet "
-                f"(renewal was due {rfc3339(plan.renew_at)}); next read {rfc3339(plan.next_read)}",
-            )
+                                   f"{fetched.token_id}; next read {rfc3339(next_read)}")
+        rotated_at = parse_rfc3339(new_status.get("lastRotationTime") or status.get("lastRotationTime")) or now
+        wake, owed = await self._settle_restarts(key, body, pending, rotated_at, next_read, now)
+        wake = _earliest(wake, await self._settle_retirements(key, body, settings, client, restarts_owed=owed))
+        if settings.strategy == "None" and plan.renew_at is not None and plan.renew_at <= now:
+            await self._warn_expiring(key, body, token, plan, written.fingerprint)
         metrics.record_sync(self.kind, "success", time.perf_counter() - started)
         self._renew_by[key] = plan.renew_at
         self.publish_metrics(key, self.objects.get(key) or body)
-        self.schedule_at(key, next_read)
+        self.schedule_at(key, wake)
+
+    async def _post_renewal_events(
+        self, body: dict[str, Any], spec: ApplicationTokenSpec, settings: RenewalSettings, secret_name: str,
+        fetched: _Fetched, written: _Written,
+    ) -> None:
+        token = fetched.token
+        if fetched.renewed == "extend":
+            await self.events.post(body, "Normal", "Extended",
+                                   f"extended token {fetched.token_id}: it now expires at "
+                                   f"{rfc3339(token.expiration_time)} (lifetime {duration_text(fetched.lifetime)})")
+        rotated = fetched.rotated
+        if rotated is not None and rotated.replaced:
+            how = {"Keep": "kept", "Disable": "disabled", "Delete": "disabled and deleted"}[settings.retire]
+            await self.events.post(body, "Normal", "Rotated",
+                                   f"token {rotated.token_id} replaces {rotated.replaced} in Secret {secret_name}; "
+                                   f"{rotated.replaced} is {how} {spec.renewal.retire_after} after the rollout "
+                                   "restarts")
+        elif rotated is not None:
+            await self.events.post(body, "Normal", "Rotated",
+                                   f"created token {rotated.token_id}; Secret {secret_name} holds it")
+        elif written.rotated:
+            await self.events.post(body, "Normal", "Rotated",
+                                   f"the token in Secret {secret_name} changed (now token {fetched.token_id})")
+        if fetched.renewal_error is not None:
+            await self.events.post(body, "Warning", "RenewalFailed",
+                                   f"{_renewal_failure_text(fetched.renewal_error, spec)}; the Secret keeps token "
+                                   f"{fetched.token_id}, valid until {rfc3339(token.expiration_time)}")
+
+    async def _warn_expiring(
+        self, key: Key, body: dict[str, Any], token: ApplicationToken, plan: RefreshPlan, fingerprint: str
+    ) -> None:
+        """renewal.strategy None: say once per token that it is past its renewal moment. Kept in
+        memory: an operator restart in that window may say it once more."""
+        if self._expiring_warned.get(key) == fingerprint or plan.renew_at is None:
+            return
+        self._expiring_warned[key] = fingerprint
+        await self.events.post(
+            body, "Warning", "TokenExpiring",
+            f"the token expires at {rfc3339(token.expiration_time)} and renewal.strategy is None: nobody renews it "
+            f"(renewal was due {rfc3339(plan.renew_at)}); next read {rfc3339(plan.next_read)}",
+        )
+
+    async def _idle(
+        self, key: Key, body: dict[str, Any], spec: ApplicationTokenSpec, settings: RenewalSettings, owner: Owner,
+        secret_name: str, existing: dict[str, Any] | None, drifted: bool, cached: CachedToken | None,
+        started: float, now: datetime,
+    ) -> None:
+        """No read is due: repair a drifted Secret from memory, finish owed restarts and retirements."""
+        status: dict[str, Any] = dict(body.get("status") or {})
+        if drifted and cached is not None:
+            written = await self._write(key, body, spec, owner, secret_name, existing, cached.token, started,
+                                        repair=True)
+            if written is not None and written.rotated:
+                await self.events.post(body, "Normal", "Rotated", f"the token in Secret {secret_name} changed")
+        pending = _pending_restarts(spec, status, rotated=False)
+        rotated_at = parse_rfc3339(status.get("lastRotationTime")) or now
+        next_read = parse_rfc3339(status.get("nextRefreshTime"))
+        self.publish_metrics(key, body)
+        wake, owed = await self._settle_restarts(key, body, pending, rotated_at, next_read, now)
+        if status.get("retiringTokens"):
+            wake = _earliest(wake, await self._settle_retirements(key, body, settings, None, restarts_owed=owed))
+        self.schedule_at(key, wake)
+
+    async def _settle_retirements(
+        self, key: Key, body: dict[str, Any], settings: RenewalSettings, client: CloudClient | None, *,
+        restarts_owed: bool,
+    ) -> datetime | None:
+        """Give replaced tokens their retireAt once the restarts are made; retire those due. When to look again."""
+        body = self.objects.get(key) or body
+        status = body.get("status") or {}
+        now = self.clock.now()
+        retiring = retiring_from_status(status)
+        scheduled = schedule_retirements(retiring, restarts_owed=restarts_owed, now=now,
+                                         retire_after=settings.retire_after)
+        left, retry = list(scheduled), None
+        due = retirements_due(scheduled, now)
+        if due:
+            spec = body.get("spec") or {}
+            if client is None:
+                try:
+                    ref = ApplicationTokenSpec.model_validate(spec).cloud_access_ref
+                    client = (await self.access.resolve(key[0], ref, dependent=(self.kind, key))).client
+                except (AccessProblem, ValidationError):
+                    return now + RETIRE_RETRY
+            renewal = TokenRenewal(client, instance_id=str(spec.get("instanceId")),
+                                   application_id=str(spec.get("applicationId")))
+            for entry in due:
+                try:
+                    retired = await renewal.retire_one(entry, how=settings.retire)
+                except CloudError as error:
+                    retry = now + RETIRE_RETRY
+                    metrics.record_renewal(settings.strategy, error.reason)
+                    await self.events.post(body, "Warning", "RenewalFailed",
+                                           f"could not retire replaced token {entry.token_id}: "
+                                           f"{_explained(error, None)}; retrying in {RETIRE_RETRY.seconds}s")
+                    continue
+                left = [e for e in left if e.token_id != entry.token_id]
+                logger.info("ApplicationToken %s/%s: retired token %s (%s)", key[0], key[1], entry.token_id,
+                            retired.how)
+                await self.events.post(body, "Normal", "Retired",
+                                       f"replaced token {entry.token_id}: {retired.how}")
+        if left != retiring:
+            await self.write_status(key, body, {"retiringTokens": retiring_as_status(left)})
+        return _earliest(next_retirement(left), retry)
 
     async def _write(
         self,
@@ -362,25 +681,22 @@ class ApplicationTokenController(SyncedResourceController):
             logger.info("ApplicationToken %s/%s: restored Secret %s (deleted or edited)", key[0], key[1], secret_name)
             await self.events.post(body, "Normal", "Synced", f"restored Secret {secret_name}: it was deleted or edited")
         # Not only when this sync wrote the Secret: a sync stopped between the write and the
-        # status left status with the old tokenHash, and the rotation must still be handled.
-        if rotated:
-            await self.events.post(body, "Normal", "Rotated", f"the token in Secret {secret_name} changed")
+        # status left status with the old tokenHash, and the new value must still be announced.
         return _Written(fingerprint, rotated)
 
     async def _settle_restarts(
         self, key: Key, body: dict[str, Any], pending: list[tuple[str, str]], rotated_at: datetime,
         next_read: datetime | None, now: datetime,
-    ) -> datetime | None:
-        """Restart what is owed, record what is left, and say when to look next."""
+    ) -> tuple[datetime | None, bool]:
+        """Restart what is owed and record what is left; when to look next, and whether any is still owed."""
         if not pending:
-            return next_read
+            return next_read, False
         remaining = await self._restart_workloads(key, body, pending, rotated_at=rotated_at)
         if remaining != pending:
             await self.write_status(key, body, {"pendingRolloutRestarts": _as_status(remaining)})
         if not remaining:
-            return next_read
-        retry = now + RESTART_RETRY
-        return retry if next_read is None else min(next_read, retry)
+            return next_read, False
+        return _earliest(next_read, now + RESTART_RETRY), True
 
     async def _restart_workloads(
         self, key: Key, body: dict[str, Any], targets: list[tuple[str, str]], *, rotated_at: datetime
@@ -403,6 +719,54 @@ class ApplicationTokenController(SyncedResourceController):
 
 
 RESTART_RETRY = timedelta(seconds=30)
+RETIRE_RETRY = timedelta(minutes=1)
+
+
+class _RenewalSpecProblem(Exception):
+    """spec.renewal and spec.refresh together ask for something that cannot work."""
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    """What one read (and renewal) found: the token the Secret must hold now, and how it came to be."""
+
+    token: ApplicationToken
+    token_id: str
+    skew: timedelta  # the cloud's clock minus ours
+    lifetime: timedelta  # what a renewal sets
+    retiring: list[Retiring]
+    renewed: str | None  # "extend" or "rotate" when this sync renewed the token
+    rotated: Rotated | None  # a rotation made (or recovered) by this sync
+    renewal_error: CloudError | None  # a renewal that failed while the token was still valid
+    plan: RefreshPlan
+
+
+def _earliest(*moments: datetime | None) -> datetime | None:
+    present = [moment for moment in moments if moment is not None]
+    return min(present) if present else None
+
+
+def _explained(error: CloudError, spec: ApplicationTokenSpec | None) -> str:
+    """The error, and for a refused permission the resource to grant it on (the error names the action)."""
+    text = str(error)
+    if isinstance(error, AccessDeniedError) and error.action and spec is not None:
+        per_token = error.action not in ("CreateApplicationToken", "ListApplicationTokens")
+        token = (spec.application_token_id or "*") if per_token else "*"
+        text += (f" Resource: acs:eiam:*:*:instance/{spec.instance_id}/application/{spec.application_id}/"
+                 f"applicationtoken/{token} (see docs/ram-policies.md).")
+    return text
+
+
+def _renewal_failure_text(error: CloudError | None, spec: ApplicationTokenSpec) -> str | None:
+    return None if error is None else _explained(error, spec)
+
+
+def _expired_advice(settings: RenewalSettings) -> str:
+    if settings.strategy == "None":
+        return ("(renewal.strategy is None: extend the token in IDaaS, or set renewal.strategy Extend or Rotate; "
+                "tokensync keeps checking)")
+    needed = ", ".join(RAM_ACTIONS[settings.strategy])
+    return f"(tokensync keeps trying to renew it; it needs RAM actions {needed})"
 
 
 def _pending_restarts(spec: ApplicationTokenSpec, status: dict[str, Any], *, rotated: bool) -> list[tuple[str, str]]:

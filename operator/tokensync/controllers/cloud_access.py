@@ -116,8 +116,10 @@ class CloudAccessController:
         meta = body["metadata"]
         now = self._clock.now()
         identity: dict[str, str] | None = None
+        eiam_problem: str | None = None
         try:
             resolved = await self._access.access_client(key)
+            eiam_problem = resolved.eiam_problem
             reply = await resolved.client.get_caller_identity()
             identity = {"accountId": reply.value.account_id, "arn": reply.value.arn}
             ready, reason, message = True, "Verified", f"credentials work: {reply.value.arn}"
@@ -128,6 +130,11 @@ class CloudAccessController:
         except CloudError as error:
             ready, reason, message = False, error.reason, str(error)
             clears_by_itself = error.retryable
+        if eiam_problem is not None:
+            # A spec problem no retry fixes: say it first; what the identity check found follows.
+            found = message if ready else f"besides, {message}"
+            ready, reason, message = False, "InvalidSpec", f"{eiam_problem}. {found[0].upper()}{found[1:]}"
+            clears_by_itself = False
         status: dict[str, Any] = {
             "observedGeneration": meta.get("generation"),
             "identity": identity,
@@ -151,7 +158,9 @@ class CloudAccessController:
         if key not in self._objects:
             return  # deleted while this check ran: no metric series, no reschedule
         metrics.set_resource_ready(kind, key[1], key[2], ready)
-        self.queue.schedule(key, self._recheck_seconds if ready else min(300.0, self._recheck_seconds), replace=True)
+        # Working credentials in a region without EIAM: only a spec change (which schedules at once) fixes that.
+        settled = ready or (eiam_problem is not None and identity is not None)
+        self.queue.schedule(key, self._recheck_seconds if settled else min(300.0, self._recheck_seconds), replace=True)
 
 
 def _secret_refs(key: AccessKey, body: dict[str, Any]) -> set[tuple[str, str]]:

@@ -53,10 +53,9 @@ JITTER_SHARE = 0.10
 EXPIRY_BACKOFF_SHARE = 0.25
 # Longest wait between retries of a transient failure once the token has expired.
 EXPIRED_BACKOFF_CAP = timedelta(minutes=2)
-# After the renewal moment has passed (the cloud has not rotated the token yet), the wait is as
-# long as the renewal is overdue: reads double their spacing without keeping a counter. A cloud
-# that issues a new value only at expiry costs about ten reads per renewal of a 1 h token (a
-# quarter would cost twenty-four), and a rotation mid-way is still seen within that spacing.
+# After the renewal moment has passed and the token is still not renewed (renewal.strategy None,
+# or renewals failing), the wait is as long as the renewal is overdue: reads double their spacing
+# without keeping a counter, and an extension made by someone else is still seen within that spacing.
 OVERDUE_BACKOFF_SHARE = 1.0
 # A Retry-After beyond this is treated as this: a garbled header must not park a resource for years.
 MAX_RETRY_AFTER = timedelta(days=1)
@@ -96,6 +95,9 @@ class RefreshPlan:
     next_read: datetime | None  # None only for non-retryable failures (fix the spec to retry)
     renew_at: datetime | None  # when the token should be renewed (expiry - margin), operator clock; None if unknown
     why: str  # short human text for status messages
+    # This resource's own renewal moment: renew_at moved earlier by its jitter (operator clock). A
+    # read at or after it renews the token (spec.renewal), so tokens due together spread out.
+    renew_from: datetime | None = None
 
 
 def jitter_fraction(jitter_key: str) -> float:
@@ -141,9 +143,10 @@ def plan_after_read(
     if by_renewal <= now:
         # Read at (or after) its renewal moment and still the same token: back off from that
         # moment, rather than re-reading every min_interval until the unjittered renew_at.
-        return _plan_overdue(
+        overdue = _plan_overdue(
             expiry=expiry, renew_at=renew_at, due_since=by_renewal, policy=policy, now=now, fraction=fraction
         )
+        return RefreshPlan(next_read=overdue.next_read, renew_at=renew_at, why=overdue.why, renew_from=by_renewal)
 
     recheck = _non_negative(policy.recheck_interval)
     recheck_jitter = _jitter(fraction, recheck, policy.max_jitter)
@@ -154,7 +157,7 @@ def plan_after_read(
         # The renewal (or recheck) minus its jitter is closer than min_interval: not spinning wins.
         # If the renewal itself is that close, this read lands just after it (then overdue path).
         next_read, why = floor, f"{why}, held to the minimum interval"
-    return RefreshPlan(next_read=next_read, renew_at=renew_at, why=why)
+    return RefreshPlan(next_read=next_read, renew_at=renew_at, why=why, renew_from=by_renewal)
 
 
 def _plan_overdue(
@@ -172,7 +175,7 @@ def _plan_overdue(
     wait = min(
         overdue * OVERDUE_BACKOFF_SHARE, _non_negative(policy.max_backoff), _non_negative(policy.recheck_interval)
     )
-    why = "renewal due, the cloud has not rotated the token yet"
+    why = "renewal due, the token has not been renewed yet"
     last_useful = _shift(expiry, -_non_negative(policy.expiry_grace))
     if now <= last_useful and _shift(now, wait) > last_useful:
         wait, why = last_useful - now, "last read before expiry"

@@ -83,6 +83,13 @@ ROLLOUT_RESTARTS_TOTAL = Counter(
     "Workloads restarted because a Secret they use was rotated.",
     registry=REGISTRY,
 )
+TOKEN_RENEWALS_TOTAL = Counter(
+    "tokensync_token_renewals_total",
+    "Renewals of ApplicationTokens (Extend: a later expiry; Rotate: a new token), by strategy and result "
+    "(success, or the reason it failed).",
+    ["strategy", "result"],
+    registry=REGISTRY,
+)
 
 # The only kind whose resources have a token expiration series.
 _TOKEN_KIND = "ApplicationToken"
@@ -120,6 +127,11 @@ def set_token_renewal_deadline(namespace: str, name: str, renew_by: datetime) ->
 
 def set_resource_ready(kind: str, namespace: str, name: str, ready: bool) -> None:
     RESOURCE_READY.labels(kind=kind, namespace=namespace, name=name).set(1.0 if ready else 0.0)
+
+
+def record_renewal(strategy: str, result: str) -> None:
+    """One Extend or Rotate finished: ``result`` is "success" or the reason it failed."""
+    TOKEN_RENEWALS_TOTAL.labels(strategy=_identifier(strategy), result=_identifier(result)).inc()
 
 
 def record_rollout_restart() -> None:

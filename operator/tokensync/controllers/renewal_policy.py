@@ -1,0 +1,292 @@
+"""What renewal an ApplicationToken is due: pure checks over (spec, status, cloud answer, clock).
+
+``refresh_plan`` decides *when* to look at a token; this module decides *what* happens then
+(``spec.renewal``): nothing (``None``), ``Extend`` (same token, later expiry) or ``Rotate`` (a new
+token, the replaced one retired later). No I/O and no clock reads: ``token_renewal`` does the
+calls, the controller writes what these functions return.
+
+Each check is small and returns a value the controller acts on, in the spirit of cert-manager's
+certificate policies: which token is current, whether a renewal is due, whether another resource
+already rotates the same token, which replaced tokens are due for retirement.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from tokensync.api.application_token import CREATED_TOKEN_LIFETIME, ApplicationTokenSpec
+from tokensync.api.common import parse_duration
+from tokensync.controllers.status_report import parse_rfc3339, rfc3339
+
+Strategy = Literal["Extend", "Rotate", "None"]
+
+# RAM actions each strategy needs, named in errors and in docs/ram-policies.md.
+RAM_ACTIONS: dict[str, tuple[str, ...]] = {
+    "None": ("eiam:ObtainApplicationToken",),
+    "Extend": ("eiam:ObtainApplicationToken", "eiam:UpdateApplicationTokenExpirationTime"),
+    "Rotate": ("eiam:ObtainApplicationToken", "eiam:CreateApplicationToken", "eiam:ListApplicationTokens",
+               "eiam:DisableApplicationToken", "eiam:DeleteApplicationToken"),
+}
+# A created token is found in a listing by the exact ExpirationTime tokensync sent; its
+# CreateTime must also fall in this window around the recorded start (clock skew, slow calls).
+CREATE_WINDOW = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class RenewalSettings:
+    strategy: Strategy
+    lifetime: timedelta | None  # spec.renewal.lifetime; None: the token's own
+    retire: Literal["Delete", "Disable", "Keep"]
+    retire_after: timedelta
+
+    @classmethod
+    def from_spec(cls, spec: ApplicationTokenSpec) -> RenewalSettings:
+        renewal = spec.renewal
+        return cls(strategy=renewal.strategy, lifetime=renewal.lifetime_timedelta(), retire=renewal.retire,
+                   retire_after=renewal.retire_after_timedelta())
+
+
+def current_token_id(spec_token_id: str | None, status: Mapping[str, Any]) -> str | None:
+    """The token whose value the Secret should hold: the spec's, unless a rotation replaced it.
+
+    An edit of spec.applicationTokenId always wins (the user pointed at another token); a rotation
+    leaves the spec as it is and records the new ID in status. None: Rotate must create the first.
+    """
+    recorded = status.get("applicationTokenId")
+    if spec_token_id is not None and spec_token_id != status.get("specApplicationTokenId"):
+        return spec_token_id
+    return str(recorded) if recorded else spec_token_id
+
+
+def replaced_by_spec_edit(spec_token_id: str | None, status: Mapping[str, Any]) -> str | None:
+    """A token tokensync created that a spec edit left behind (to be retired), or None.
+
+    Only a token tokensync made by rotating is retired this way: one the user named is theirs.
+    """
+    recorded = status.get("applicationTokenId")
+    named = status.get("specApplicationTokenId")
+    if not recorded or spec_token_id is None or spec_token_id == named or recorded == spec_token_id:
+        return None
+    return str(recorded) if recorded != named else None
+
+
+def renewal_lifetime(
+    settings: RenewalSettings, status: Mapping[str, Any], *, expiration_time: datetime | None,
+    create_time: datetime | None,
+) -> timedelta:
+    """How long each renewal makes the token valid: spec, else the lifetime recorded at the first
+    read (extensions make ExpirationTime - CreateTime grow; it must not), else the token's own,
+    else CreateApplicationToken's default (a year)."""
+    if settings.lifetime is not None:
+        return settings.lifetime
+    recorded = status.get("renewalLifetime")
+    if isinstance(recorded, str):
+        try:
+            value = parse_duration(recorded)
+        except ValueError:
+            value = timedelta(0)
+        if value > timedelta(0):
+            return value
+    if expiration_time is not None and create_time is not None and expiration_time > create_time:
+        return expiration_time - create_time
+    return parse_duration(CREATED_TOKEN_LIFETIME)
+
+
+def duration_text(delta: timedelta) -> str:
+    """A Go duration Kubernetes tools accept (whole seconds; the API speaks milliseconds)."""
+    seconds = max(int(delta.total_seconds()), 1)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "") + (f"{secs}s" if secs else "")
+    return text or "0s"
+
+
+def margin_problem(*, lifetime: timedelta, margin: timedelta) -> str | None:
+    """A renewal whose margin is not shorter than the lifetime it sets would be due again at once."""
+    if margin < lifetime:
+        return None
+    return (f"refresh.renewBefore ({duration_text(margin)}) must be shorter than the renewal lifetime "
+            f"({duration_text(lifetime)}), or every renewal would be due again at once: shorten renewBefore "
+            "or set a longer renewal.lifetime")
+
+
+@dataclass(frozen=True)
+class RenewalDue:
+    action: Literal["extend", "rotate"]
+    why: str
+
+
+def renewal_due(
+    *,
+    strategy: Strategy,
+    token_status: str,
+    expired: bool,
+    renew_from: datetime | None,
+    now: datetime,
+) -> RenewalDue | None:
+    """Whether this read must renew the token, and how.
+
+    A disabled token is not renewed: a person disabled it, and tokensync does not override that
+    (Ready turns False with TokenDisabled). An expired one is: renewing it is the way back.
+    """
+    if strategy == "None" or token_status.lower() == "disabled":
+        return None
+    if expired:
+        why = "the token has expired"
+    elif renew_from is not None and now >= renew_from:
+        why = "the renewal moment has come"
+    else:
+        return None
+    return RenewalDue("extend" if strategy == "Extend" else "rotate", why)
+
+
+# ---- Rotate: who may rotate a token ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenClaim:
+    """One resource's hold on a cloud token."""
+
+    namespace: str
+    name: str
+    created: str  # metadata.creationTimestamp (RFC 3339 sorts as text)
+    uid: str
+    token: tuple[str, str, str]  # (instanceId, applicationId, applicationTokenId)
+    rotates: bool
+
+    @property
+    def label(self) -> str:
+        return f"ApplicationToken {self.namespace}/{self.name}"
+
+
+def claims_of(body: Mapping[str, Any]) -> list[TokenClaim]:
+    """The tokens a resource holds (its spec's and its current one), read leniently from its body."""
+    meta = body.get("metadata") or {}
+    spec = body.get("spec") or {}
+    status = body.get("status") or {}
+    instance, application = spec.get("instanceId"), spec.get("applicationId")
+    if not isinstance(instance, str) or not isinstance(application, str):
+        return []
+    rotates = (spec.get("renewal") or {}).get("strategy") == "Rotate"
+    spec_id = spec.get("applicationTokenId") if isinstance(spec.get("applicationTokenId"), str) else None
+    ids = {i for i in (spec_id, current_token_id(spec_id, status)) if i}
+    return [TokenClaim(str(meta.get("namespace") or ""), str(meta.get("name")),
+                       str(meta.get("creationTimestamp") or ""), str(meta.get("uid") or ""),
+                       (instance, application, token_id), rotates) for token_id in sorted(ids)]
+
+
+def rotation_conflict(mine: Sequence[TokenClaim], others: Iterable[TokenClaim]) -> str | None:
+    """Two resources on one cloud token fight if either rotates it (the rotating one retires the
+    token the other reads, or both create replacements). The older resource keeps the token; the
+    newer one is refused with a message naming the other. Extend/None on one token do not fight."""
+    held = {claim.token: claim for claim in mine}
+    for other in others:
+        claim = held.get(other.token)
+        if claim is None or other.uid == claim.uid or not (claim.rotates or other.rotates):
+            continue
+        if (other.created, other.uid) < (claim.created, claim.uid):
+            return (f"application token {other.token[2]} is already used by {other.label}, and "
+                    f"{'this resource' if claim.rotates else 'that one'} rotates it: two resources would fight over "
+                    "one token. Point this resource at another token, or leave out applicationTokenId with "
+                    "renewal.strategy Rotate so that tokensync creates one for it")
+    return None
+
+
+# ---- Rotate: finding a token whose create answer was lost ------------------------------------
+
+
+def tagged_expiration(now: datetime, lifetime: timedelta, uid: str) -> int:
+    """The ExpirationTime (Unix ms) a rotation asks for: now + lifetime with its milliseconds set
+    from the resource's uid and the second, so that a listing can tell this create's token from
+    another resource's created in the same second. Always in the future by at least the lifetime."""
+    base = int((now + lifetime).timestamp()) * 1000
+    tag = int.from_bytes(hashlib.sha256(f"{uid}\0{base}".encode()).digest()[:4], "big") % 1000
+    return base + 1000 + tag
+
+
+@dataclass(frozen=True)
+class Listed:
+    """What a listing says of one token (the client's ListedApplicationToken, reduced)."""
+
+    token_id: str
+    expiration_ms: int | None
+    create_time: datetime | None
+
+
+def find_created(listed: Iterable[Listed], pending: Mapping[str, Any], known_ids: set[str]) -> str | None:
+    """The token a recorded create made, if the listing holds it: the exact ExpirationTime sent,
+    created in the window around the recorded start, and not a token any resource already knows."""
+    try:
+        wanted = int(pending["expirationTime"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    started = parse_rfc3339(pending.get("startedAt"))
+    for token in listed:
+        if token.token_id in known_ids or token.expiration_ms != wanted:
+            continue
+        if started is not None and token.create_time is not None and abs(token.create_time - started) > CREATE_WINDOW:
+            continue
+        return token.token_id
+    return None
+
+
+# ---- Rotate: retiring what was replaced -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Retiring:
+    token_id: str
+    retire_at: datetime | None  # None: rollout restarts still owed
+
+    def as_status(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {"applicationTokenId": self.token_id}
+        if self.retire_at is not None:
+            entry["retireAt"] = rfc3339(self.retire_at)
+        return entry
+
+
+def retiring_from_status(status: Mapping[str, Any]) -> list[Retiring]:
+    entries = []
+    for item in status.get("retiringTokens") or []:
+        if isinstance(item, dict) and isinstance(item.get("applicationTokenId"), str):
+            entries.append(Retiring(item["applicationTokenId"], parse_rfc3339(item.get("retireAt"))))
+    return entries
+
+
+def retiring_as_status(entries: Iterable[Retiring]) -> list[dict[str, Any]] | None:
+    return [entry.as_status() for entry in entries] or None
+
+
+def add_retiring(entries: Sequence[Retiring], token_id: str | None, *, current: str | None) -> list[Retiring]:
+    """Record a replaced token (once; never the current one)."""
+    if not token_id or token_id == current or any(e.token_id == token_id for e in entries):
+        return list(entries)
+    return [*entries, Retiring(token_id, None)]
+
+
+def schedule_retirements(entries: Sequence[Retiring], *, restarts_owed: bool, now: datetime,
+                         retire_after: timedelta) -> list[Retiring]:
+    """Once the Secret holds the new value and every rollout restart was made, the grace starts."""
+    if restarts_owed:
+        return list(entries)
+    return [e if e.retire_at is not None else Retiring(e.token_id, _whole_seconds(now + retire_after))
+            for e in entries]
+
+
+def retirements_due(entries: Sequence[Retiring], now: datetime) -> list[Retiring]:
+    return [e for e in entries if e.retire_at is not None and e.retire_at <= now]
+
+
+def next_retirement(entries: Sequence[Retiring]) -> datetime | None:
+    moments = [e.retire_at for e in entries if e.retire_at is not None]
+    return min(moments) if moments else None
+
+
+def _whole_seconds(moment: datetime) -> datetime:
+    """Status times are whole seconds: round up, so a retirement is never due before it is shown."""
+    moment = moment.astimezone(UTC)
+    return moment.replace(microsecond=0) + (timedelta(seconds=1) if moment.microsecond else timedelta(0))

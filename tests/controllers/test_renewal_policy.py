@@ -1,0 +1,176 @@
+"""renewal_policy: which token is current, when a renewal is due, who may rotate, what a lost
+create made, and when replaced tokens retire. Pure functions: no emulator needed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tokensync.api.application_token import ApplicationTokenSpec
+from tokensync.controllers.renewal_policy import (
+    Listed,
+    RenewalSettings,
+    Retiring,
+    add_retiring,
+    claims_of,
+    current_token_id,
+    duration_text,
+    find_created,
+    margin_problem,
+    next_retirement,
+    renewal_due,
+    renewal_lifetime,
+    replaced_by_spec_edit,
+    retirements_due,
+    rotation_conflict,
+    schedule_retirements,
+    tagged_expiration,
+)
+
+NOW = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+
+
+def settings(strategy: str = "Extend", lifetime: timedelta | None = None) -> RenewalSettings:
+    return RenewalSettings(strategy=strategy, lifetime=lifetime, retire="Delete",  # type: ignore[arg-type]
+                           retire_after=timedelta(minutes=10))
+
+
+def test_the_spec_token_is_current_until_a_rotation_replaces_it() -> None:
+    assert current_token_id("token_a", {}) == "token_a"
+    rotated = {"applicationTokenId": "token_b", "specApplicationTokenId": "token_a"}
+    assert current_token_id("token_a", rotated) == "token_b"
+    # An edit of the spec wins over what rotation made, and leaves the rotated token to retire.
+    assert current_token_id("token_c", rotated) == "token_c"
+    assert replaced_by_spec_edit("token_c", rotated) == "token_b"
+    # Rotate without applicationTokenId: nothing until tokensync creates one, then that one.
+    assert current_token_id(None, {}) is None
+    assert current_token_id(None, {"applicationTokenId": "token_b"}) == "token_b"
+
+
+def test_a_spec_edit_never_retires_a_token_the_user_named() -> None:
+    never_rotated = {"applicationTokenId": "token_a", "specApplicationTokenId": "token_a"}
+    assert replaced_by_spec_edit("token_c", never_rotated) is None
+    assert replaced_by_spec_edit("token_a", {"applicationTokenId": "token_b", "specApplicationTokenId": "token_a"}) \
+        is None
+    # Rotate started without a spec ID: the created token is left behind when the user names one.
+    assert replaced_by_spec_edit("token_c", {"applicationTokenId": "token_b"}) == "token_b"
+
+
+def test_the_renewal_lifetime_does_not_grow_with_extensions() -> None:
+    created, expires = NOW - timedelta(days=300), NOW + timedelta(days=65)
+    # First read: the token's own lifetime. Later reads: what status recorded, not Expiration - Create.
+    assert renewal_lifetime(settings(), {}, expiration_time=NOW + timedelta(days=90), create_time=NOW) \
+        == timedelta(days=90)
+    assert renewal_lifetime(settings(), {"renewalLifetime": "2160h"}, expiration_time=expires,
+                            create_time=created) == timedelta(days=90)
+    assert renewal_lifetime(settings(lifetime=timedelta(hours=1)), {"renewalLifetime": "2160h"},
+                            expiration_time=expires, create_time=created) == timedelta(hours=1)
+    assert renewal_lifetime(settings(), {}, expiration_time=None, create_time=None) == timedelta(days=365)
+    assert renewal_lifetime(settings(), {"renewalLifetime": "garbage"}, expiration_time=None,
+                            create_time=None) == timedelta(days=365)
+
+
+@given(st.integers(min_value=1, max_value=10**9))
+def test_duration_text_is_a_duration_the_crd_accepts(seconds: int) -> None:
+    from tokensync.api.common import parse_duration
+
+    assert parse_duration(duration_text(timedelta(seconds=seconds))) == timedelta(seconds=seconds)
+
+
+def test_a_margin_as_long_as_the_lifetime_is_refused_with_what_to_change() -> None:
+    assert margin_problem(lifetime=timedelta(hours=1), margin=timedelta(minutes=10)) is None
+    problem = margin_problem(lifetime=timedelta(minutes=5), margin=timedelta(minutes=10))
+    assert problem is not None and "renewBefore (10m)" in problem and "lifetime (5m)" in problem
+
+
+@pytest.mark.parametrize(("strategy", "status", "expired", "renew_from", "expected"), [
+    ("Extend", "enabled", False, NOW - timedelta(seconds=1), "extend"),
+    ("Rotate", "enabled", False, NOW, "rotate"),
+    ("Extend", "enabled", False, NOW + timedelta(seconds=1), None),
+    ("None", "enabled", True, NOW - timedelta(days=1), None),
+    ("Extend", "disabled", False, NOW - timedelta(days=1), None),  # a person disabled it
+    ("Rotate", "disabled", True, None, None),
+    ("Extend", "enabled", True, None, "extend"),  # expired (outage): renewing is the way back
+    ("Rotate", "enabled", True, NOW + timedelta(days=1), "rotate"),
+])
+def test_renewal_is_due_at_the_jittered_moment_or_on_expiry_and_never_for_a_disabled_token(
+    strategy: str, status: str, expired: bool, renew_from: datetime | None, expected: str | None
+) -> None:
+    due = renewal_due(strategy=strategy, token_status=status, expired=expired,  # type: ignore[arg-type]
+                      renew_from=renew_from, now=NOW)
+    assert (due.action if due else None) == expected
+
+
+def body(name: str, token: str | None, *, strategy: str = "Extend", created: str = "2026-01-01T00:00:00Z",
+         current: str | None = None, namespace: str = "ns") -> dict[str, object]:
+    spec: dict[str, object] = {"instanceId": "idaas_x", "applicationId": "app_x", "renewal": {"strategy": strategy}}
+    if token:
+        spec["applicationTokenId"] = token
+    status = {"applicationTokenId": current, "specApplicationTokenId": token} if current else {}
+    return {"metadata": {"namespace": namespace, "name": name, "uid": f"uid-{name}", "creationTimestamp": created},
+            "spec": spec, "status": status}
+
+
+def test_a_second_resource_that_would_fight_over_a_rotated_token_is_refused_naming_the_first() -> None:
+    first = claims_of(body("first", "token_a", strategy="Rotate"))
+    second = claims_of(body("second", "token_a", created="2026-02-01T00:00:00Z", namespace="other"))
+    assert rotation_conflict(first, second) is None  # the older keeps it
+    problem = rotation_conflict(second, first)
+    assert problem is not None and "ApplicationToken ns/first" in problem
+    # Extending one token from two resources does not fight.
+    third = claims_of(body("third", "token_a", created="2026-03-01T00:00:00Z"))
+    assert rotation_conflict(third, second) is None
+    # A token a rotation made is held too: naming it from another Rotate resource is refused.
+    rotated = claims_of(body("r", "token_a", strategy="Rotate", current="token_b"))
+    late = claims_of(body("late", "token_b", strategy="Rotate", created="2027-01-01T00:00:00Z"))
+    assert rotation_conflict(late, rotated) is not None
+
+
+def test_a_lost_create_is_found_by_its_exact_expiration_and_only_if_nobody_knows_the_token() -> None:
+    lifetime = timedelta(days=90)
+    wanted = tagged_expiration(NOW, lifetime, "uid-1")
+    assert wanted >= int((NOW + lifetime).timestamp() * 1000)
+    pending = {"startedAt": "2026-12-03T08:00:00Z", "expirationTime": wanted}
+    listed = [
+        Listed("token_known", wanted, NOW),  # the same time, but another resource holds it
+        Listed("token_other", wanted + 1, NOW),
+        Listed("token_old", wanted, NOW - timedelta(days=2)),  # created long before this rotation
+        Listed("token_new", wanted, NOW + timedelta(seconds=1)),
+    ]
+    assert find_created(listed, pending, {"token_known"}) == "token_new"
+    assert find_created(listed[:3], pending, {"token_known"}) is None
+    assert find_created(listed, {"startedAt": "x"}, set()) is None
+
+
+@given(st.text(min_size=1, max_size=40), st.integers(min_value=60, max_value=10**8))
+def test_a_tagged_expiration_is_never_sooner_than_asked(uid: str, seconds: int) -> None:
+    lifetime = timedelta(seconds=seconds)
+    assert tagged_expiration(NOW, lifetime, uid) > (NOW + lifetime).timestamp() * 1000
+
+
+def test_replaced_tokens_retire_only_after_the_restarts_and_the_grace() -> None:
+    entries = add_retiring([], "token_old", current="token_new")
+    assert add_retiring(entries, "token_old", current="token_new") == entries  # once
+    assert add_retiring(entries, "token_new", current="token_new") == entries  # never the current one
+    waiting = schedule_retirements(entries, restarts_owed=True, now=NOW, retire_after=timedelta(minutes=10))
+    assert waiting[0].retire_at is None and retirements_due(waiting, NOW + timedelta(days=1)) == []
+    scheduled = schedule_retirements(entries, restarts_owed=False, now=NOW + timedelta(microseconds=1),
+                                     retire_after=timedelta(minutes=10))
+    assert scheduled[0].retire_at == NOW + timedelta(minutes=10, seconds=1)  # rounded up, never early
+    assert retirements_due(scheduled, NOW + timedelta(minutes=10)) == []
+    assert retirements_due(scheduled, NOW + timedelta(minutes=10, seconds=1)) == scheduled
+    assert next_retirement(scheduled) == scheduled[0].retire_at
+    # Scheduling again does not move a moment already set.
+    again = schedule_retirements(scheduled, restarts_owed=False, now=NOW + timedelta(hours=1),
+                                 retire_after=timedelta(minutes=10))
+    assert again == scheduled
+    assert next_retirement([Retiring("token_x", None)]) is None
+
+
+def test_settings_come_from_the_spec_with_product_defaults() -> None:
+    spec = ApplicationTokenSpec.model_validate({"instanceId": "idaas_x", "applicationId": "app_x",
+                                                "applicationTokenId": "token_x"})
+    assert RenewalSettings.from_spec(spec) == RenewalSettings("Extend", None, "Delete", timedelta(minutes=10))
