@@ -42,6 +42,8 @@ async def test_a_token_appears_in_a_secret_with_status(
     kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator
 ) -> None:
     scenario.standard_cluster(kube, cloud)
+    # LastUsedTime is when a SCIM client last used the token (reads do not move it).
+    cloud.token("token_demo").last_used_time = cloud.token("token_demo").create_time
     kube.create(scenario.application_token())
     await eventually(is_ready(kube, "billing-api"))
     secret = kube.get("v1", "secrets", NS, "billing-api")
@@ -65,6 +67,7 @@ async def test_a_token_appears_in_a_secret_with_status(
         assert st.get(field) is not None, field
     assert st["failedAttempts"] == 0
     assert st["tokenStatus"] == "enabled"
+    assert st["applicationTokenId"] == "token_demo" and "retiringTokens" not in st
     assert st["expirationTime"] == data["expiresAt"]
     live = cloud.token("token_demo")
     assert (st["createTime"], st["expirationTime"], st["lastUsedTime"]) == (
@@ -75,93 +78,71 @@ async def test_a_token_appears_in_a_secret_with_status(
 
 
 @pytest.mark.parametrize(("lifetime", "hours", "recheck"), [
-    (timedelta(seconds=20), 0.1, timedelta(hours=1)),
+    (timedelta(minutes=2), 0.5, timedelta(hours=1)),
     (timedelta(hours=1), 6, timedelta(hours=1)),
     (timedelta(days=30), 24 * 70, timedelta(days=1)),
-], ids=["20s", "1h", "30d"])
-async def test_the_secret_is_refreshed_before_every_expiry_with_one_read_per_refresh(
+], ids=["2m", "1h", "30d"])
+async def test_the_secret_never_holds_an_expired_token_with_one_update_per_renewal(
     kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator, clock: LoopClock,
     lifetime: timedelta, hours: float, recheck: timedelta,
 ) -> None:
-    """The cloud issues a new value once half of a token's life has passed (the emulator's
-    `remintAfter`); tokensync must pick it up before the old one expires, read once per planned
-    refresh, and write the Secret only when the value changed."""
-    cloud.add_token("token_test", lifetime=lifetime, remint_after=lifetime / 2)
+    """The default strategy (Extend): a third of the lifetime before expiry, tokensync moves the
+    expiry to now + lifetime. The value never changes; the Secret's expiresAt follows; each
+    renewal costs one UpdateApplicationTokenExpirationTime, and reads stay at the planned ones."""
+    cloud.add_token("token_test", lifetime=lifetime)
+    value = cloud.token_value("token_test")
     scenario.standard_cluster(kube, cloud)
     recheck_text = f"{int(recheck.total_seconds())}s"
     kube.create(scenario.application_token("svc", token_id="token_test", refresh={"recheckInterval": recheck_text}))
     await eventually(is_ready(kube, "svc"))
-    reads_at_start = obtain_calls(cloud)
-    writes_at_start = kube.write_counts.get(("secrets", "patch"), 0) + kube.write_counts.get(("secrets", "update"), 0)
-    seen_values = {cloud.token_value("token_test")}
+    reads_at_start, updates_at_start = obtain_calls(cloud), cloud.calls("UpdateApplicationTokenExpirationTime")
 
     end = clock.now() + timedelta(hours=hours)
     step = min(lifetime / 10, timedelta(hours=2)).total_seconds()
     late: list[str] = []
+    expiries: set[str] = set()
     while clock.now() < end:
         await asyncio.sleep(step)
         data = secret_data(kube, "svc")
-        assert data is not None
-        seen_values.add(data["token"])
+        assert data is not None and data["token"] == value
         expires = parse_rfc3339(data["expiresAt"])
         assert expires is not None
-        if expires <= clock.now():
-            late.append(f"{clock.now()}: the Secret holds a token that expired at {expires}")
+        expiries.add(data["expiresAt"])
+        if expires <= clock.now() or cloud.token("token_test").expiration_time <= clock.now():  # type: ignore[operator]
+            late.append(f"{clock.now()}: the token expired at {expires}")
     assert late == []
     duration = timedelta(hours=hours)
-    renewals = duration / (lifetime / 2)
-    # refresh_plan: after a read, the next is at recheckInterval minus this resource's jitter
-    # (a fixed share of min(a tenth of it, 5 min)), or at the renewal moment (a third of the
-    # lifetime before expiry, i.e. 2/3 of the lifetime after the value was minted) if sooner.
-    shortest_recheck = recheck - min(recheck / 10, timedelta(minutes=5))
+    # One renewal every two thirds of the lifetime (a little more often: the jitter moves each earlier).
+    renewals = duration / (lifetime * 2 / 3)
+    updates = cloud.calls("UpdateApplicationTokenExpirationTime") - updates_at_start
+    assert renewals - 1 <= updates <= renewals * 1.15 + 1, (updates, renewals)
     reads = obtain_calls(cloud) - reads_at_start
-    if recheck < lifetime / 2:
-        # The recheck always comes first (30 d token, recheck 1 d): the cloud mints a new value
-        # every 15 d, due for renewal only 20 d after it was minted, and the next daily recheck
-        # finds it. So a read every 23 h 55 min to 24 h and nothing else: 70 days hold 70 reads
-        # (70 d / 23 h 55 min = 70.2). Without the daily recheck it would be about four.
-        fewest, most = duration / recheck - 1, duration / shortest_recheck + 1
-    else:
-        # The renewal comes first (20 s and 1 h tokens): about one read per new value.
-        fewest, most = renewals - 1, renewals + 2
-    assert fewest <= reads <= most, (reads, fewest, most)
-    writes = (kube.write_counts.get(("secrets", "patch"), 0) + kube.write_counts.get(("secrets", "update"), 0)
-              - writes_at_start)
-    assert writes == len(seen_values) - 1  # a write only when the value changed
-    assert len(seen_values) >= renewals - 1
+    shortest_recheck = recheck - min(recheck / 10, timedelta(minutes=5))
+    # A read at each renewal, and the recheckInterval's reads between renewals if it is shorter.
+    most = max(renewals * 1.15 + 1, duration / shortest_recheck + 1)
+    assert updates <= reads <= most + updates, (reads, most)
+    assert len(expiries) >= updates  # the Secret's expiresAt followed each extension
     assert condition(kube, "svc")["status"] == "True"
 
 
-async def test_a_cloud_that_issues_new_tokens_only_at_expiry_costs_a_few_reads_and_seconds(
+async def test_a_token_nobody_renews_is_read_a_few_times_toward_its_expiry(
     kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator, clock: LoopClock
 ) -> None:
-    """When the cloud hands out the same token until it expires (the demo token does), the reads
-    after the renewal moment double their spacing, one lands just before expiry, and the next
-    just after: the Secret holds an expired token for at most a few seconds per hour."""
-    cloud.add_token("token_at_expiry", lifetime=timedelta(hours=1), remint=True)
+    """renewal.strategy None: after the renewal moment the reads double their spacing (someone
+    may still extend the token in the console), one lands just before expiry, the next after it."""
+    cloud.add_token("token_ro", lifetime=timedelta(hours=1))
     scenario.standard_cluster(kube, cloud)
-    kube.create(scenario.application_token("svc", token_id="token_at_expiry"))
+    kube.create(scenario.application_token("svc", token_id="token_ro", renewal={"strategy": "None"}))
     await eventually(is_ready(kube, "svc"))
     reads_at_start = obtain_calls(cloud)
-    hours = 6
-    end = clock.now() + timedelta(hours=hours)
-    expired_for = timedelta(0)
-    step = timedelta(seconds=1)
-    while clock.now() < end:
-        data = secret_data(kube, "svc")
-        assert data is not None
-        expires = parse_rfc3339(data["expiresAt"])
-        assert expires is not None
-        if expires <= clock.now():
-            expired_for += step
-            await asyncio.sleep(step.total_seconds())
-        else:  # jump to a little before expiry, then watch second by second
-            await asyncio.sleep(max((expires - clock.now()).total_seconds() - 2, step.total_seconds()))
-    reads = obtain_calls(cloud) - reads_at_start
-    # renewal, ~10 doubling re-reads, the last before and first after expiry; the uid-derived jitter
-    # moves the renewal inside its window, which adds up to two reads an hour for some uids
-    assert reads <= hours * 15, reads
-    assert expired_for <= timedelta(seconds=8) * hours, expired_for
+    await asyncio.sleep(timedelta(minutes=59, seconds=50).total_seconds())
+    assert 2 <= obtain_calls(cloud) - reads_at_start <= 15
+    assert condition(kube, "svc")["status"] == "True"
+    # A person extends it in the console: the next read sees it and the warning is not repeated.
+    cloud.set_token_expiration("token_ro", clock.now() + timedelta(hours=1))
+    await asyncio.sleep(60)
+    assert condition(kube, "svc")["status"] == "True"
+    assert parse_rfc3339(status(kube, "svc")["expirationTime"]) > clock.now() + timedelta(minutes=50)  # type: ignore[operator]
 
 
 async def test_steady_state_makes_no_secret_writes(
@@ -183,14 +164,16 @@ async def test_force_sync_reads_now(kube: KubernetesEmulator, cloud: CloudEmulat
     kube.create(scenario.application_token())
     await eventually(is_ready(kube, "billing-api"))
     reads = obtain_calls(cloud)
-    cloud.rotate_token("token_demo")
+    # Someone extends the token in the console: a forced read shows the new expiry at once.
+    extended = datetime(2027, 6, 1, tzinfo=UTC)
+    cloud.set_token_expiration("token_demo", extended)
     kube.patch(API, "applicationtokens", NS, "billing-api",
                {"metadata": {"annotations": {"tokensync.dev/force-sync": "1"}}})
-    await eventually(lambda: (secret_data(kube, "billing-api") or {}).get("token") == cloud.token_value("token_demo"),
+    await eventually(lambda: (secret_data(kube, "billing-api") or {}).get("expiresAt") == "2027-06-01T00:00:00Z",
                      timeout=5)
     assert obtain_calls(cloud) == reads + 1
     assert status(kube, "billing-api")["lastForceSync"] == "1"
-    assert "Rotated" in scenario.event_reasons(kube, "billing-api")
+    assert status(kube, "billing-api")["expirationTime"] == "2027-06-01T00:00:00Z"
 
 
 async def test_rotation_restarts_the_named_workloads_once(
@@ -207,9 +190,7 @@ async def test_rotation_restarts_the_named_workloads_once(
         return annotations.get("tokensync.dev/restartedAt")
 
     assert restarted_at() is None  # the first write is not a rotation
-    cloud.rotate_token("token_demo")
-    kube.patch(API, "applicationtokens", NS, "billing-api",
-               {"metadata": {"annotations": {"tokensync.dev/force-sync": "rotate"}}})
+    switch_token(kube, cloud)
     await eventually(restarted_at, timeout=5)
     assert scenario.event_reasons(kube, "billing-api").count("RolloutRestarted") == 1
     first = restarted_at()
@@ -217,6 +198,13 @@ async def test_rotation_restarts_the_named_workloads_once(
                {"metadata": {"annotations": {"tokensync.dev/force-sync": "again"}}})
     await eventually(lambda: status(kube, "billing-api").get("lastForceSync") == "again", timeout=5)
     assert restarted_at() == first  # same value: no second restart
+
+
+def switch_token(kube: KubernetesEmulator, cloud: CloudEmulator, name: str = "billing-api") -> str:
+    """Point the resource at another token (a new value for the Secret); returns that value."""
+    cloud.add_token("token_next", lifetime=timedelta(days=30))
+    kube.patch(API, "applicationtokens", NS, name, {"spec": {"applicationTokenId": "token_next"}})
+    return cloud.token_value("token_next")
 
 
 def pod_template_annotation(kube: KubernetesEmulator, name: str) -> str | None:
@@ -235,11 +223,9 @@ async def test_a_failed_restart_is_listed_in_status_and_retried_without_a_cloud_
     targets = [{"kind": "Deployment", "name": "billing-api"}, {"kind": "Deployment", "name": "worker"}]
     kube.create(scenario.application_token(rolloutRestartTargets=targets))
     await eventually(is_ready(kube, "billing-api"))
-    cloud.rotate_token("token_demo")
     kube.inject_fault("PATCH", f"/apis/apps/v1/namespaces/{NS}/deployments/worker$", status=503, times=1)
-    kube.patch(API, "applicationtokens", NS, "billing-api",
-               {"metadata": {"annotations": {"tokensync.dev/force-sync": "rotate"}}})
-    await eventually(lambda: status(kube, "billing-api").get("lastForceSync") == "rotate", timeout=5)
+    switch_token(kube, cloud)
+    await eventually(lambda: status(kube, "billing-api").get("applicationTokenId") == "token_next", timeout=5)
     await eventually(lambda: pod_template_annotation(kube, "billing-api") is not None, timeout=5)
     assert status(kube, "billing-api")["pendingRolloutRestarts"] == [{"kind": "Deployment", "name": "worker"}]
     assert pod_template_annotation(kube, "worker") is None
@@ -261,10 +247,8 @@ async def test_a_missing_restart_target_is_reported_and_not_retried(
     scenario.standard_cluster(kube, cloud)
     kube.create(scenario.application_token(rolloutRestartTargets=[{"kind": "StatefulSet", "name": "gone"}]))
     await eventually(is_ready(kube, "billing-api"))
-    cloud.rotate_token("token_demo")
-    kube.patch(API, "applicationtokens", NS, "billing-api",
-               {"metadata": {"annotations": {"tokensync.dev/force-sync": "rotate"}}})
-    await eventually(lambda: status(kube, "billing-api").get("lastForceSync") == "rotate", timeout=5)
+    switch_token(kube, cloud)
+    await eventually(lambda: status(kube, "billing-api").get("applicationTokenId") == "token_next", timeout=5)
     warnings = [e["message"] for e in scenario.events(kube, "billing-api") if e["type"] == "Warning"]
     assert any("could not restart StatefulSet gone: not found (not retried)" in m for m in warnings), warnings
     assert "pendingRolloutRestarts" not in status(kube, "billing-api")
@@ -399,7 +383,8 @@ async def test_each_failure_has_its_reason_keeps_the_secret_and_recovers(
     kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator, break_it: str, reason: str
 ) -> None:
     scenario.standard_cluster(kube, cloud)
-    kube.create(scenario.application_token())
+    # Read only: with Extend an expired token would be extended (test_token_renewal covers that).
+    kube.create(scenario.application_token(renewal={"strategy": "None"}))
     await eventually(is_ready(kube, "billing-api"))
     good = secret_data(kube, "billing-api")
 
@@ -433,7 +418,7 @@ async def test_each_failure_has_its_reason_keeps_the_secret_and_recovers(
     if break_it == "disable":
         cloud.set_token_status("token_demo", "enabled")
     elif break_it == "expire":
-        cloud.rotate_token("token_demo")
+        cloud.set_token_expiration("token_demo", datetime(2027, 1, 1, tzinfo=UTC))  # extended in the console
     elif break_it == "delete":
         cloud.add_token("token_demo", lifetime=timedelta(hours=1))
     elif break_it == "wrong-secret":
@@ -469,15 +454,14 @@ async def test_a_failure_names_the_clouds_code_and_request_id(
     assert failed and "Forbidden.RAM" in failed[-1] and request_id in failed[-1], failed
 
 
-async def test_token_expiring_is_warned_once_when_the_cloud_does_not_renew_in_time(
+async def test_token_expiring_is_warned_once_when_nobody_renews_the_token(
     kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator, clock: LoopClock
 ) -> None:
-    """A cloud that hands out the same token until it expires (the demo token does): once the
-    renewal moment has passed with no new value, one TokenExpiring warning says so, however
-    many times tokensync looks again before the expiry."""
-    cloud.add_token("token_at_expiry", lifetime=timedelta(hours=1), remint=True)
+    """renewal.strategy None: once the renewal moment has passed, one TokenExpiring warning says
+    so, however many times tokensync looks again before the expiry."""
+    cloud.add_token("token_at_expiry", lifetime=timedelta(hours=1))
     scenario.standard_cluster(kube, cloud)
-    kube.create(scenario.application_token("svc", token_id="token_at_expiry"))
+    kube.create(scenario.application_token("svc", token_id="token_at_expiry", renewal={"strategy": "None"}))
     await eventually(is_ready(kube, "svc"))
     expires = parse_rfc3339(status(kube, "svc")["expirationTime"])
     assert expires is not None
@@ -633,19 +617,20 @@ class AheadClock:
 async def test_a_short_token_stays_fresh_when_the_clouds_clock_is_off_by_minutes(
     kube: KubernetesEmulator, operator: Operator, clock: LoopClock, offset_minutes: int
 ) -> None:
-    # A 20 s token and a cloud 10 minutes off (within the 15 minutes the gateway accepts): judged
-    # by the operator's clock alone, its expiry would look 10 minutes away (or long past).
+    # A 1-minute token and a cloud 10 minutes off (within the 15 minutes the gateway accepts):
+    # judged by the operator's clock alone, its expiry would look 10 minutes away (or long past),
+    # and an extension to "now + lifetime" on the operator's clock would be refused or too short.
     cloud_clock = AheadClock(clock, timedelta(minutes=offset_minutes))
     async with running_cloud_emulator(demo_state(cloud_clock.now()), clock=cloud_clock) as cloud:
-        cloud.add_token("token_short", lifetime=timedelta(seconds=20), remint=True)
+        cloud.add_token("token_short", lifetime=timedelta(minutes=1))
         scenario.standard_cluster(kube, cloud)
         kube.create(scenario.application_token("svc", token_id="token_short"))
         await eventually(is_ready(kube, "svc"))
-        fresh = total = 0
+        expired_looks = total = 0
         for _ in range(120):  # 10 minutes, a look every 5 s
             await asyncio.sleep(5)
             total += 1
-            fresh += (secret_data(kube, "svc") or {}).get("token") == cloud.token_value("token_short")
-        # Renewed a third of its lifetime (~7 s) before expiry, reads no closer than 5 s apart:
-        # the Secret may lag the cloud's new value for a few seconds after each re-mint.
-        assert fresh >= total * 0.6, f"the Secret held the cloud's current token at {fresh} of {total} looks"
+            expired_looks += cloud.token("token_short").expiration_time <= cloud_clock.now()  # type: ignore[operator]
+        assert expired_looks == 0, f"the token had expired at {expired_looks} of {total} looks"
+        assert 10 <= cloud.calls("UpdateApplicationTokenExpirationTime") <= 20
+        assert condition(kube, "svc")["status"] == "True"

@@ -290,3 +290,31 @@ async def test_a_spec_edit_to_another_token_retires_only_what_tokensync_created(
 
 def _unused(_: datetime) -> None:
     return None
+
+
+@pytest.mark.parametrize(("retire", "left_status"), [("Delete", None), ("Disable", "disabled"), ("Keep", "enabled")])
+async def test_the_replaced_token_is_retired_as_the_spec_says(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator, clock: LoopClock, retire: str,
+    left_status: str | None,
+) -> None:
+    cloud.add_token("token_old", lifetime=timedelta(hours=1))
+    scenario.standard_cluster(kube, cloud)
+    kube.create(scenario.application_token("svc", token_id="token_old",
+                                           renewal=renewal("Rotate", retire=retire, retireAfter="10m")))
+    await eventually(is_ready(kube, "svc"))
+    await eventually(lambda: status(kube, "svc").get("applicationTokenId") != "token_old",
+                     timeout=timedelta(minutes=45).total_seconds(), step=1)
+    rotated_at = clock.now()
+    # Held for retireAfter after the new value is in the Secret (no restart targets here).
+    entry = (status(kube, "svc").get("retiringTokens") or [{}])[0]
+    assert entry.get("applicationTokenId") == "token_old"
+    retire_at = parse_rfc3339(entry.get("retireAt"))
+    assert retire_at is not None and timedelta(minutes=9) < retire_at - rotated_at <= timedelta(minutes=10, seconds=2)
+    await asyncio.sleep(timedelta(minutes=9).total_seconds())
+    assert cloud.token("token_old").status == "enabled"  # still in its grace
+    await asyncio.sleep(timedelta(minutes=2).total_seconds())
+    left = app_tokens(cloud).get("token_old")
+    assert (left.status if left else None) == left_status
+    assert "retiringTokens" not in status(kube, "svc")
+    retired = [e["message"] for e in scenario.events(kube, "svc") if e["reason"] == "Retired"]
+    assert retired and "token_old" in retired[0]

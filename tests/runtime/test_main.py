@@ -14,6 +14,7 @@ import signal
 import socket
 import sys
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -64,6 +65,9 @@ async def test_run_serves_metrics_and_health_and_stops_cleanly(
     kube.create(scenario.deployment("billing-api"))
     kube.create(scenario.application_token(rolloutRestartTargets=[{"kind": "Deployment", "name": "billing-api"}]))
     kube.create(scenario.ram_application())
+    # Due for renewal at its first read (90 min before expiry, an hour left): one Extend to count.
+    kube.create(scenario.application_token("extended", renewal={"strategy": "Extend", "lifetime": "2h"},
+                                           refresh={"renewBefore": "90m"}))
     metrics_port, health_port = free_port(), free_port()
     process = await start_operator(kubeconfig, "-A", "--metrics-port", str(metrics_port),
                                    "--health-port", str(health_port), "--log-format", "json")
@@ -72,12 +76,12 @@ async def test_run_serves_metrics_and_health_and_stops_cleanly(
         await eventually(is_ready(kube, "portal", "ramapplications"), timeout=30, step=0.2)
         data = secret_data(kube, "billing-api")
         assert data is not None and data["token"] == cloud.token_value("token_demo")
-        # A rotation, so that the restart counter has something to count.
-        cloud.rotate_token("token_demo")
-        kube.patch(scenario.API, "applicationtokens", NS, "billing-api",
-                   {"metadata": {"annotations": {"tokensync.dev/force-sync": "rotate"}}})
+        # A new value (the spec names another token), so that the restart counter has something to count.
+        cloud.add_token("token_next", lifetime=timedelta(days=30))
+        kube.patch(scenario.API, "applicationtokens", NS, "billing-api", {"spec": {"applicationTokenId": "token_next"}})
         await eventually(lambda: (secret_data(kube, "billing-api") or {}).get("token")
-                         == cloud.token_value("token_demo"), timeout=30, step=0.2)
+                         == cloud.token_value("token_next"), timeout=30, step=0.2)
+        await eventually(is_ready(kube, "extended"), timeout=30, step=0.2)
         await eventually(lambda: "RolloutRestarted" in scenario.event_reasons(kube, "billing-api"),
                          timeout=30, step=0.2)
         async with httpx.AsyncClient() as http:
@@ -100,14 +104,16 @@ async def test_run_serves_metrics_and_health_and_stops_cleanly(
         for action in ("ObtainApplicationToken", "GetApplication"):
             assert samples[("tokensync_cloud_requests_total", labels(action=action, code="Success"))] == \
                 cloud.answers(action, "Success") >= 1, action
-        expiry = cloud.token("token_demo").expiration_time.timestamp()
+        assert samples[("tokensync_token_renewals_total", labels(strategy="Extend", result="success"))] == 1.0
+        assert cloud.answers("UpdateApplicationTokenExpirationTime", "Success") == 1
+        expiry = cloud.token("token_next").expiration_time.timestamp()
         assert samples[("tokensync_token_expiration_timestamp_seconds",
                         labels(namespace=NS, name="billing-api"))] == pytest.approx(expiry, abs=1)
         assert samples[("tokensync_rollout_restarts_total", labels())] == 1.0
     finally:
         code, output = await stop(process)
     assert code == 0, output
-    assert cloud.token_value("token_demo") not in output
+    assert cloud.token_value("token_demo") not in output and cloud.token_value("token_next") not in output
     assert scenario.AK_SECRET not in output
 
 
