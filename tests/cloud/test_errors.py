@@ -7,11 +7,14 @@ import pytest
 from tokensync.cloud.errors import (
     AccessDeniedError,
     BadRequestError,
+    ClockSkewError,
     CloudError,
     CloudUnavailableError,
     InvalidCredentialsError,
     NotFoundError,
+    QuotaExceededError,
     ThrottledError,
+    TokenExpiredError,
     classify,
 )
 
@@ -42,6 +45,22 @@ from tokensync.cloud.errors import (
         (400, "InvalidParameter.ExpirationTime", BadRequestError, "InvalidSpec", False),
         (409, "Conflict", BadRequestError, "InvalidSpec", False),
         (400, "SignatureNonceUsed", CloudUnavailableError, "CloudUnavailable", True),
+        (400, "Rejected.Throttling", ThrottledError, "Throttled", True),
+        (400, "InvalidTimeStamp.Expired", ClockSkewError, "CloudUnavailable", True),
+        (400, "InvalidTimeStamp.Format", BadRequestError, "InvalidSpec", False),
+        (404, "ResourceNotFound.Instance", NotFoundError, "NotFound", False),
+        (404, "ResourceNotFound.Application", NotFoundError, "NotFound", False),
+        (404, "ResourceNotFound.ApplicationToken", NotFoundError, "NotFound", False),
+        (400, "QuotaExceeded.ApplicationToken", QuotaExceededError, "CloudUnavailable", True),
+        (400, "LimitExceeded.ApplicationToken", QuotaExceededError, "CloudUnavailable", True),
+        (403, "ApplicationToken.ExceedLimit", QuotaExceededError, "CloudUnavailable", True),
+        (400, "ResourceExpired.ApplicationToken", TokenExpiredError, "TokenExpired", False),
+        (400, "ApplicationToken.Expired", TokenExpiredError, "TokenExpired", False),
+        (400, "InvalidApplicationToken.Expired", TokenExpiredError, "TokenExpired", False),
+        (400, "TokenExpired", TokenExpiredError, "TokenExpired", False),
+        # "Expired" codes about the caller's credentials or clock are not an expired application token.
+        (400, "AuthenticationFail.OIDCToken.Expired", BadRequestError, "InvalidSpec", False),
+        (400, "InvalidSecurityToken.Expired", InvalidCredentialsError, "InvalidCredentials", False),
     ],
 )
 def test_classification(
@@ -70,3 +89,27 @@ def test_retry_after_is_kept_and_long_messages_are_cut() -> None:
     assert error.retry_after == 7.5
     assert len(error.message) <= 300
     assert "RequestId: none" in str(error)
+
+
+def test_an_error_with_the_retry_after_header_is_throttling_whatever_its_code() -> None:
+    error = classify(503, "ServiceUnavailable", "busy", "R", 1.0, throttled=True)
+    assert type(error) is ThrottledError and error.retry_after == 1.0 and not error.outcome_unknown
+    plain = classify(503, "ServiceUnavailable", "busy", "R", 1.0)  # HTTP Retry-After alone: still a 503
+    assert type(plain) is CloudUnavailableError and plain.outcome_unknown
+
+
+def test_access_denied_advice_names_the_ram_action_when_known() -> None:
+    error = classify(403, "Forbidden.RAM", "User not authorized.", "R", None)
+    error.with_action("UpdateApplicationTokenExpirationTime", "eiam:UpdateApplicationTokenExpirationTime")
+    assert error.ram_action == "eiam:UpdateApplicationTokenExpirationTime"
+    assert str(error).endswith("Grant the RAM identity of the CloudAccess the permission "
+                               "eiam:UpdateApplicationTokenExpirationTime on this resource.")
+    assert str(error) in error.args
+
+
+def test_quota_and_expiry_say_what_happens_next() -> None:
+    quota = classify(400, "QuotaExceeded.ApplicationToken", "too many", "R", None)
+    assert isinstance(quota, QuotaExceededError) and quota.quota_exceeded
+    assert "token limit" in str(quota) and "retires tokens it replaced" in str(quota)
+    expired = classify(400, "ResourceExpired.ApplicationToken", "expired", "R", None)
+    assert "extend" in str(expired)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tokensync.cloud.errors import CloudUnavailableError, MalformedResponseError
-from tokensync.cloud.models import ApplicationToken, RamApplication, parse
+from tokensync.cloud.models import ApplicationToken, ListedApplicationToken, RamApplication, parse, parse_list
 
 # The example responses of the reference pages (shared/reference).
 OBTAIN_EXAMPLE = {
@@ -83,3 +83,19 @@ def test_malformed_token_names_the_field_not_the_token(change: dict[str, object]
 def test_missing_object_is_malformed() -> None:
     with pytest.raises(MalformedResponseError, match="missing"):
         parse(ApplicationToken, None, where="ObtainApplicationToken ApplicationToken")
+
+
+def test_a_listed_token_carries_its_value_and_an_integer_ali_uid() -> None:
+    entry = {**OBTAIN_EXAMPLE, "AliUid": 1772422852740000, "Description": "scim sync"}
+    (token,) = parse_list(ListedApplicationToken, [entry], where="ListApplicationTokens ApplicationTokens")
+    assert token.ali_uid == 1772422852740000 and token.description == "scim sync"
+    assert token.token is not None and token.token.get_secret_value() == OBTAIN_EXAMPLE["ApplicationToken"]
+    assert token.expiration_time == datetime(2024, 12, 31, 2, 9, 10, tzinfo=UTC)
+    assert str(OBTAIN_EXAMPLE["ApplicationToken"]) not in repr(token)
+
+
+@pytest.mark.parametrize(("sent", "read"), [("1772422852740000", 1772422852740000), ("177242285274****", None),
+                                            (None, None), (True, None)])
+def test_an_odd_ali_uid_does_not_break_the_list(sent: object, read: int | None) -> None:
+    entry = {"InstanceId": "i", "ApplicationId": "a", "ApplicationTokenId": "t", "AliUid": sent}
+    assert parse(ListedApplicationToken, entry, where="e").ali_uid == read

@@ -89,3 +89,42 @@ async def test_a_raw_reply_does_not_show_the_body_it_carries() -> None:
     assert "REQ-OK" in everything  # ...and the repr still says which answer it is
     for secret in SECRETS:
         assert secret not in everything
+
+
+async def test_renewal_calls_never_show_token_values(caplog: pytest.LogCaptureFixture) -> None:
+    """Create and List answer with token values; neither replies, errors nor logs show them."""
+    caplog.set_level(logging.DEBUG)
+    created = {"ApplicationTokenId": "t2", "ApplicationToken": APP_TOKEN, "ApplicationTokenType": "bearer_token"}
+    listed = {"InstanceId": "i", "ApplicationId": "a", "ApplicationTokenId": "t1", "ApplicationToken": APP_TOKEN,
+              "AliUid": 1, "ExpirationTime": "x" + APP_TOKEN}
+    cloud = FakeCloud()
+    cloud.on("CreateApplicationToken", json_reply(200, {"RequestId": "R", "ApplicationTokens": created}),
+             json_reply(200, {"RequestId": "R", "ApplicationTokens": {**created, "ApplicationTokenId": 7}}),
+             httpx.Response(200, content=f'{{"RequestId":"R","ApplicationTokens":{{"ApplicationToken":"{APP_TOKEN}'
+                            .encode()),
+             error_reply(400, "QuotaExceeded.ApplicationToken"))
+    cloud.on("ListApplicationTokens", json_reply(200, {"RequestId": "R", "ApplicationTokens": [
+        {**listed, "ExpirationTime": 1}]}), json_reply(200, {"RequestId": "R", "ApplicationTokens": [listed]}))
+    pool = HttpPool(transport=cloud.transport())
+    clock = LoopClock(start=datetime(2026, 1, 1, tzinfo=UTC))
+    client = CloudClient(credentials=StaticCredentials("AK-test", "secret-value-Zq8", STS_TOKEN),
+                         endpoints=Endpoints.for_region("cn-hangzhou"), pool=pool,
+                         settings=ClientSettings(max_attempts=1), clock=clock)
+    seen: list[str] = []
+    calls = [lambda: client.create_application_token(instance_id="i", application_id="a")] * 4 + \
+        [lambda: client.list_application_tokens(instance_id="i", application_id="a")] * 2
+    outcomes = []
+    for call in calls:
+        try:
+            reply = await call()
+            seen += [repr(reply), str(reply), repr(reply.value), str(reply.value)]
+            outcomes.append("ok")
+        except CloudError as error:
+            seen += [str(error), repr(error), str(error.args)]
+            outcomes.append(type(error).__name__)
+    await pool.aclose()
+    assert outcomes == ["ok", "MalformedResponseError", "MalformedResponseError", "QuotaExceededError", "ok",
+                        "MalformedResponseError"]
+    everything = "\n".join(seen) + "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
+    for secret in SECRETS:
+        assert secret not in everything

@@ -14,11 +14,14 @@ from tokensync.cloud.credentials import StaticCredentials
 from tokensync.cloud.errors import (
     AccessDeniedError,
     BadRequestError,
+    ClockSkewError,
     CloudError,
     CloudUnavailableError,
     InvalidCredentialsError,
     MalformedResponseError,
     NotFoundError,
+    QuotaExceededError,
+    ServiceNotInRegionError,
     ThrottledError,
 )
 from tokensync.cloud.rpc import RpcCaller
@@ -78,36 +81,64 @@ async def test_each_action_goes_to_its_service() -> None:
     cloud.always("GetCallerIdentity", json_reply(200, {"RequestId": "R", "AccountId": "123", "Arn": "acs:ram::123:root",
                                                        "IdentityType": "Account"}))
     cloud.always("ListApplicationTokens", json_reply(200, {"RequestId": "R", "ApplicationTokens": [
-        {"InstanceId": "i", "ApplicationId": "a", "ApplicationTokenId": "t1", "AliUid": "9"}]}))
+        {"InstanceId": "i", "ApplicationId": "a", "ApplicationTokenId": "t1", "AliUid": 1234567890123456,
+         "ApplicationToken": APP_TOKEN, "Status": "disabled", "ExpirationTime": 1798761600000}]}))
     cloud.always("CreateApplicationToken", json_reply(200, {"RequestId": "R", "ApplicationTokens": {
         "ApplicationTokenId": "t2", "ApplicationToken": APP_TOKEN, "ApplicationTokenType": "bearer_token"}}))
+    for action in ("UpdateApplicationTokenExpirationTime", "EnableApplicationToken", "DisableApplicationToken",
+                   "DeleteApplicationToken"):
+        cloud.always(action, json_reply(200, {"RequestId": f"R-{action}"}))
     client, pool = make_client(cloud)
     app = await client.get_application(app_id="1")
     me = await client.get_caller_identity()
     listed = await client.list_application_tokens(instance_id="i", application_id="a")
     created = await client.create_application_token(
         instance_id="i", application_id="a", expiration_time=datetime(2027, 1, 1, tzinfo=UTC))
+    default = await client.create_application_token(instance_id="i", application_id="a")
+    ids = {"instance_id": "i", "application_id": "a", "application_token_id": "t1"}
+    updated = await client.update_application_token_expiration_time(
+        **ids, expiration_time=datetime(2027, 6, 1, tzinfo=UTC))
+    enabled = await client.enable_application_token(**ids)
+    disabled = await client.disable_application_token(**ids)
+    deleted = await client.delete_application_token(**ids)
     await pool.aclose()
     assert app.value.app_id == "1" and app.value.redirect_uris == []
     assert me.value.account_id == "123" and me.value.role_id is None
-    assert [t.application_token_id for t in listed.value] == ["t1"]
-    assert created.value.token.get_secret_value() == APP_TOKEN
+    (entry,) = listed.value
+    assert (entry.application_token_id, entry.ali_uid, entry.status) == ("t1", 1234567890123456, "disabled")
+    assert entry.token is not None and entry.token.get_secret_value() == APP_TOKEN
+    assert APP_TOKEN not in repr(listed)
+    assert created.value.token.get_secret_value() == APP_TOKEN and default.value.application_token_id == "t2"
+    assert [r.request_id for r in (updated, enabled, disabled, deleted)] == [
+        "R-UpdateApplicationTokenExpirationTime", "R-EnableApplicationToken", "R-DisableApplicationToken",
+        "R-DeleteApplicationToken"]
     hosts = [(s.action, s.headers["host"], s.headers["x-acs-version"]) for s in cloud.seen]
+    eiam = ("eiam.cn-hangzhou.aliyuncs.com", "2021-12-01")
     assert hosts == [
         ("GetApplication", "ims.aliyuncs.com", "2019-08-15"),
         ("GetCallerIdentity", "sts.cn-hangzhou.aliyuncs.com", "2015-04-01"),
-        ("ListApplicationTokens", "eiam.cn-hangzhou.aliyuncs.com", "2021-12-01"),
-        ("CreateApplicationToken", "eiam.cn-hangzhou.aliyuncs.com", "2021-12-01"),
+        ("ListApplicationTokens", *eiam),
+        ("CreateApplicationToken", *eiam),
+        ("CreateApplicationToken", *eiam),
+        ("UpdateApplicationTokenExpirationTime", *eiam),
+        ("EnableApplicationToken", *eiam),
+        ("DisableApplicationToken", *eiam),
+        ("DeleteApplicationToken", *eiam),
     ]
-    assert "ApplicationTokenType" not in cloud.seen[2].query  # None parameters are left out
+    assert cloud.seen[2].query == {"InstanceId": "i", "ApplicationId": "a", "ApplicationTokenType": "bearer_token"}
     assert cloud.seen[3].query["ExpirationTime"] == "1798761600000"
+    assert "ExpirationTime" not in cloud.seen[4].query  # the cloud's default, one year
+    assert cloud.seen[5].query == {"InstanceId": "i", "ApplicationId": "a", "ApplicationTokenId": "t1",
+                                   "ExpirationTime": "1811808000000"}
+    for seen in cloud.seen[6:]:
+        assert seen.query == {"InstanceId": "i", "ApplicationId": "a", "ApplicationTokenId": "t1"}
     assert all(s.signature_ok for s in cloud.seen)
 
 
 def test_endpoints_for_region_and_overrides() -> None:
     assert Endpoints.for_region("ap-southeast-1") == Endpoints(
         eiam="https://eiam.ap-southeast-1.aliyuncs.com", ims="https://ims.aliyuncs.com",
-        sts="https://sts.ap-southeast-1.aliyuncs.com")
+        sts="https://sts.ap-southeast-1.aliyuncs.com", region_id="ap-southeast-1")
     vpc = Endpoints.for_region("cn-hangzhou", {"eiam": "eiam-cn.vpc-proxy.aliyuncs.com",
                                                "sts": "http://127.0.0.1:8080/"})
     assert vpc.eiam == "https://eiam-cn.vpc-proxy.aliyuncs.com"
@@ -116,6 +147,37 @@ def test_endpoints_for_region_and_overrides() -> None:
         Endpoints.for_region("cn-hangzhou", {"ecs": "x"})
     with pytest.raises(ValueError, match="region"):
         Endpoints.for_region("cn hangzhou/../")
+
+
+@pytest.mark.parametrize("region", ["cn-hangzhou", "cn-beijing", "cn-hongkong", "ap-northeast-2", "ap-southeast-1",
+                                    "ap-southeast-5", "eu-central-1"])
+def test_the_regions_with_eiam_get_its_public_endpoint(region: str) -> None:
+    endpoints = Endpoints.for_region(region)
+    assert endpoints.eiam == f"https://eiam.{region}.aliyuncs.com" and endpoints.eiam_problem is None
+
+
+async def test_a_region_without_eiam_fails_eiam_calls_at_once_and_serves_the_rest() -> None:
+    endpoints = Endpoints.for_region("us-west-1")
+    assert endpoints.eiam is None and endpoints.ims == "https://ims.aliyuncs.com"
+    assert endpoints.sts == "https://sts.us-west-1.aliyuncs.com"
+    assert endpoints.eiam_problem is not None and "us-west-1" in endpoints.eiam_problem
+    cloud = FakeCloud()
+    cloud.always("GetApplication", json_reply(200, {"RequestId": "R", "Application": {"AppId": "1"}}))
+    pool = HttpPool(transport=cloud.transport())
+    client = CloudClient(credentials=StaticCredentials("AK-test", "secret-value-Zq8"), endpoints=endpoints,
+                         pool=pool, settings=ClientSettings(max_attempts=3), clock=FixedClock())
+    with pytest.raises(ServiceNotInRegionError) as caught:
+        await client.obtain_application_token(instance_id="i", application_id="a", application_token_id="t")
+    error = caught.value
+    assert (error.reason, error.retryable) == ("InvalidSpec", False)
+    for region in ("cn-hangzhou", "ap-southeast-1", "eu-central-1"):
+        assert region in str(error)
+    assert "endpoints.eiam" in str(error) and "ObtainApplicationToken failed" in str(error)
+    assert (await client.get_application(app_id="1")).value.app_id == "1"  # IMS is central
+    await pool.aclose()
+    assert [s.action for s in cloud.seen] == ["GetApplication"]  # no request to a host that does not exist
+    # endpoints.eiam (a VPC endpoint, another host) makes EIAM reachable from any region.
+    assert Endpoints.for_region("us-west-1", {"eiam": "https://eiam.example.internal"}).eiam_problem is None
 
 
 @pytest.mark.parametrize(
@@ -144,7 +206,7 @@ async def test_final_errors_are_not_retried(reply: httpx.Response, expected: typ
 @pytest.mark.looptime
 async def test_throttling_honours_retry_after_then_succeeds() -> None:
     cloud = FakeCloud()
-    cloud.on("ObtainApplicationToken", error_reply(400, "Throttling", headers={"x-acs-retry-after": "7"}),
+    cloud.on("ObtainApplicationToken", error_reply(400, "Throttling", headers={"x-acs-retry-after": "7000"}),
              json_reply(200, token_body()))
     codes: list[tuple[str, str]] = []
     client, pool = make_client(cloud, seen_codes=codes)
@@ -263,7 +325,7 @@ async def test_a_failing_metrics_hook_does_not_break_the_call() -> None:
 @pytest.mark.looptime
 async def test_persistent_throttling_surfaces_as_throttled_with_the_hint() -> None:
     cloud = FakeCloud()
-    cloud.always("ObtainApplicationToken", error_reply(429, "Throttling.User", headers={"x-acs-retry-after": "2.5"}))
+    cloud.always("ObtainApplicationToken", error_reply(429, "Throttling.User", headers={"x-acs-retry-after": "2500"}))
     client, pool = make_client(cloud, settings=ClientSettings(max_attempts=2))
     with pytest.raises(ThrottledError) as caught:
         await client.obtain_application_token(instance_id="i", application_id="a", application_token_id="t")
@@ -275,7 +337,8 @@ async def test_persistent_throttling_surfaces_as_throttled_with_the_hint() -> No
 @pytest.mark.looptime
 async def test_a_retry_after_beyond_the_backoff_cap_is_raised_at_once_for_the_caller_to_schedule() -> None:
     cloud = FakeCloud()
-    cloud.always("ObtainApplicationToken", error_reply(400, "Throttling.User", headers={"x-acs-retry-after": "3600"}))
+    cloud.always("ObtainApplicationToken", error_reply(400, "Throttling.User",
+                                                       headers={"x-acs-retry-after": "3600000"}))
     client, pool = make_client(cloud, settings=ClientSettings(max_attempts=3, backoff_cap_seconds=10))
     loop = asyncio.get_running_loop()
     start = loop.time()
@@ -291,7 +354,7 @@ async def test_a_retry_after_beyond_the_backoff_cap_is_raised_at_once_for_the_ca
 @pytest.mark.looptime
 async def test_a_retry_after_at_the_backoff_cap_is_still_waited_out() -> None:
     cloud = FakeCloud()
-    cloud.on("ObtainApplicationToken", error_reply(503, "ServiceUnavailable", headers={"x-acs-retry-after": "10"}),
+    cloud.on("ObtainApplicationToken", error_reply(503, "ServiceUnavailable", headers={"x-acs-retry-after": "10000"}),
              json_reply(200, token_body()))
     client, pool = make_client(cloud, settings=ClientSettings(max_attempts=3, backoff_cap_seconds=10))
     loop = asyncio.get_running_loop()
@@ -301,3 +364,138 @@ async def test_a_retry_after_at_the_backoff_cap_is_still_waited_out() -> None:
     await pool.aclose()
     assert reply.value.application_token_id == "token_demo"
     assert 10 <= waited < 10.5
+
+
+@pytest.mark.looptime
+@pytest.mark.parametrize(("headers", "wait"), [
+    ({"x-acs-retry-after": "1000"}, 1.0),  # milliseconds: the official SDKs' own tests send 1000
+    ({"x-acs-retry-after": "250"}, 0.25),
+    ({"retry-after": "2"}, 2.0),  # plain HTTP Retry-After stays seconds
+])
+async def test_retry_after_units(headers: dict[str, str], wait: float) -> None:
+    cloud = FakeCloud()
+    cloud.on("ObtainApplicationToken", error_reply(400, "Throttling.User", headers=headers),
+             json_reply(200, token_body()))
+    client, pool = make_client(cloud, settings=ClientSettings(max_attempts=2, backoff_base_seconds=0))
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    await client.obtain_application_token(instance_id="i", application_id="a", application_token_id="t")
+    waited = loop.time() - start
+    await pool.aclose()
+    assert wait <= waited < wait + 0.1  # not 1000 seconds for "1000"
+
+
+@pytest.mark.looptime
+@pytest.mark.parametrize("reply", [
+    error_reply(503, "ServiceUnavailable", headers={"x-acs-retry-after": "500"}),  # any error with the header
+    error_reply(400, "Rejected.Throttling"),
+])
+async def test_throttling_in_any_form_is_retried(reply: httpx.Response) -> None:
+    cloud = FakeCloud()
+    cloud.on("GetApplication", reply, json_reply(200, {"RequestId": "R", "Application": {"AppId": "1"}}))
+    client, pool = make_client(cloud, settings=ClientSettings(max_attempts=2))
+    assert (await client.get_application(app_id="1")).value.app_id == "1"
+    await pool.aclose()
+    assert len(cloud.seen) == 2
+
+
+@pytest.mark.looptime
+@pytest.mark.parametrize(("reply", "expected", "unknown"), [
+    (error_reply(503, "ServiceUnavailable"), CloudUnavailableError, True),
+    (error_reply(500, "InternalError"), CloudUnavailableError, True),
+    (error_reply(400, "Throttling.User", headers={"x-acs-retry-after": "100"}), ThrottledError, False),
+    (httpx.Response(200, content=b'{"RequestId": "R", "ApplicationTok'), MalformedResponseError, True),
+    (error_reply(400, "QuotaExceeded.ApplicationToken"), QuotaExceededError, False),
+])
+async def test_create_is_sent_exactly_once(reply: httpx.Response, expected: type[CloudError], unknown: bool) -> None:
+    """A second CreateApplicationToken after a lost answer can make a second token: never retried here."""
+    cloud = FakeCloud()
+    cloud.always("CreateApplicationToken", reply)
+    client, pool = make_client(cloud, settings=ClientSettings(max_attempts=5, backoff_base_seconds=0.1))
+    with pytest.raises(expected) as caught:
+        await client.create_application_token(instance_id="i", application_id="a")
+    await pool.aclose()
+    assert len(cloud.seen) == 1
+    assert caught.value.outcome_unknown is unknown  # may the token exist? then list before creating again
+
+
+@pytest.mark.looptime
+async def test_a_create_that_times_out_is_not_sent_again() -> None:
+    calls = 0
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(3600)
+        return json_reply(200, token_body())
+
+    pool = HttpPool(transport=httpx.MockTransport(hang))
+    client = CloudClient(credentials=StaticCredentials("AK-test", "secret-value-Zq8"), endpoints=ENDPOINTS,
+                         pool=pool, settings=ClientSettings(timeout_seconds=5, max_attempts=4), clock=FixedClock())
+    with pytest.raises(CloudUnavailableError) as caught:
+        await client.create_application_token(instance_id="i", application_id="a")
+    await pool.aclose()
+    assert calls == 1
+    assert caught.value.code == "RequestTimeout" and caught.value.outcome_unknown
+
+
+async def test_a_connection_refused_create_is_known_not_to_have_happened() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused")
+
+    pool = HttpPool(transport=httpx.MockTransport(refuse))
+    client = CloudClient(credentials=StaticCredentials("AK-test", "secret-value-Zq8"), endpoints=ENDPOINTS,
+                         pool=pool, settings=ClientSettings(max_attempts=3), clock=FixedClock())
+    with pytest.raises(CloudUnavailableError) as caught:
+        await client.create_application_token(instance_id="i", application_id="a")
+    await pool.aclose()
+    assert caught.value.code == "ConnectionError" and not caught.value.outcome_unknown
+
+
+@pytest.mark.looptime
+@pytest.mark.parametrize("action", ["UpdateApplicationTokenExpirationTime", "EnableApplicationToken",
+                                    "DisableApplicationToken", "DeleteApplicationToken"])
+async def test_the_idempotent_token_calls_are_retried(action: str) -> None:
+    cloud = FakeCloud()
+    cloud.on(action, error_reply(503, "ServiceUnavailable"), json_reply(200, {"RequestId": "R-OK"}))
+    client, pool = make_client(cloud, settings=ClientSettings(max_attempts=3))
+    ids = {"instance_id": "i", "application_id": "a", "application_token_id": "t"}
+    if action == "UpdateApplicationTokenExpirationTime":
+        reply = await client.update_application_token_expiration_time(
+            **ids, expiration_time=datetime(2027, 1, 1, tzinfo=UTC))
+    else:
+        method = {"EnableApplicationToken": client.enable_application_token,
+                  "DisableApplicationToken": client.disable_application_token,
+                  "DeleteApplicationToken": client.delete_application_token}[action]
+        reply = await method(**ids)
+    await pool.aclose()
+    assert reply.request_id == "R-OK" and len(cloud.seen) == 2
+
+
+@pytest.mark.looptime
+async def test_a_clock_off_by_more_than_fifteen_minutes_is_said_so_and_not_hammered() -> None:
+    cloud = FakeCloud()
+    cloud.always("ObtainApplicationToken", error_reply(400, "InvalidTimeStamp.Expired"))
+    client, pool = make_client(cloud, settings=ClientSettings(max_attempts=3))
+    with pytest.raises(ClockSkewError) as caught:
+        await client.obtain_application_token(instance_id="i", application_id="a", application_token_id="t")
+    await pool.aclose()
+    assert len(cloud.seen) == 1
+    error = caught.value
+    assert (error.reason, error.retryable) == ("CloudUnavailable", True)  # not InvalidSpec: the spec is fine
+    assert "clock" in str(error) and "NTP" in str(error)
+
+
+async def test_access_denied_names_the_ram_action() -> None:
+    cloud = FakeCloud()
+    cloud.always("DisableApplicationToken", error_reply(403, "Forbidden.RAM"))
+    cloud.always("GetApplication", error_reply(403, "NoPermission"))
+    client, pool = make_client(cloud)
+    with pytest.raises(AccessDeniedError) as caught:
+        await client.disable_application_token(instance_id="i", application_id="a", application_token_id="t")
+    with pytest.raises(AccessDeniedError) as ims:
+        await client.get_application(app_id="1")
+    await pool.aclose()
+    assert caught.value.ram_action == "eiam:DisableApplicationToken"
+    assert "permission eiam:DisableApplicationToken" in str(caught.value)
+    assert ims.value.ram_action == "ram:GetApplication"

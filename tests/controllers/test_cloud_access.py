@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,12 +15,14 @@ from tests import scenario
 from tests.conftest import FAST_FORWARD, operator_settings
 from tests.scenario import NS, condition, eventually, has_reason, is_ready, status
 from tokensync.clock import LoopClock
-from tokensync.controllers.access_resolver import UNWATCHED_READ_TTL, NamespacedRrsa
+from tokensync.cloud.client import HttpPool
+from tokensync.controllers.access_resolver import UNWATCHED_READ_TTL, AccessProblem, AccessResolver, NamespacedRrsa
 from tokensync.emulators.cloud import CloudEmulator
 from tokensync.emulators.cloud.state import DEMO_OIDC_ISSUER, DEMO_OIDC_PROVIDER_ARN, DEMO_ROLE_ARN
 from tokensync.emulators.kubernetes import KubernetesEmulator
 from tokensync.emulators.kubernetes.errors import ApiError
 from tokensync.kube.config import load_connection_settings
+from tokensync.kube.resources import Resource
 from tokensync.runtime import metrics
 from tokensync.runtime.operator import Operator, running_operator
 
@@ -162,6 +165,93 @@ async def test_a_cloud_access_created_after_its_token_serves_it_at_once(
     await asyncio.sleep(20 * 60)  # long enough for its backoff to have grown to many minutes
     kube.create(scenario.cluster_cloud_access(cloud, selector={}))
     await eventually(is_ready(kube, "billing-api"), timeout=5)
+
+
+async def test_a_region_without_eiam_is_a_clear_spec_problem_and_ram_applications_still_work(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator
+) -> None:
+    # EIAM is in seven regions only; eiam.us-west-1.aliyuncs.com does not exist. IMS is central.
+    kube.create(scenario.namespace(scenario.SYSTEM_NS))
+    kube.create(scenario.namespace(NS))
+    kube.create(scenario.access_key_secret())
+    access = scenario.cluster_cloud_access(cloud, selector={})
+    access["spec"]["regionId"] = "us-west-1"
+    access["spec"]["endpoints"] = {"ims": cloud.url, "sts": cloud.url}
+    kube.create(access)
+    kube.create(scenario.application_token())
+    kube.create(scenario.ram_application())
+
+    await eventually(has_reason(kube, "default", "InvalidSpec", "clustercloudaccesses", None))
+    ready = condition(kube, "default", "clustercloudaccesses", None)
+    assert ready["status"] == "False"
+    for words in ("us-west-1", "cn-hangzhou", "cn-beijing", "cn-hongkong", "ap-northeast-2", "ap-southeast-1",
+                  "ap-southeast-5", "eu-central-1", "endpoints.eiam", "RamApplication"):
+        assert words in ready["message"], words
+    # The credentials were still checked, and work.
+    assert status(kube, "default", "clustercloudaccesses", None)["identity"]["accountId"] == "1234567890123456"
+
+    await eventually(has_reason(kube, "billing-api", "InvalidSpec"))
+    token_message = condition(kube, "billing-api")["message"]
+    assert "us-west-1" in token_message and "endpoints.eiam" in token_message and "eu-central-1" in token_message
+    await eventually(is_ready(kube, "portal", "ramapplications"))
+    assert cloud.calls("ObtainApplicationToken") == 0  # nothing was sent to a host that does not exist
+
+    # Naming the EIAM endpoint (a VPC endpoint, here the emulator) fixes both.
+    kube.patch(scenario.API, "clustercloudaccesses", None, "default",
+               {"spec": {"endpoints": {"eiam": cloud.url, "ims": cloud.url, "sts": cloud.url}}})
+    await eventually(is_ready(kube, "default", "clustercloudaccesses", None), timeout=5)
+    await eventually(is_ready(kube, "billing-api"), timeout=60)
+
+
+class _StoredObjects:
+    """Just enough of KubeClient for the access resolver: objects by (plural, namespace, name)."""
+
+    def __init__(self, objects: dict[tuple[str, str, str], dict[str, Any]]) -> None:
+        self.objects = objects
+
+    async def get(self, resource: Resource, namespace: str | None, name: str) -> dict[str, Any] | None:
+        return self.objects.get((resource.plural, namespace or "", name))
+
+
+@pytest.mark.parametrize(("region", "eiam", "problem"), [
+    ("us-west-1", None, True),
+    ("us-west-1", "https://eiam-vpc.example.internal", False),
+    ("ap-southeast-5", None, False),
+])
+async def test_the_resolver_refuses_eiam_users_of_a_region_without_eiam(
+    region: str, eiam: str | None, problem: bool
+) -> None:
+    secret = {"metadata": {"name": "ak", "namespace": "ops", "resourceVersion": "1"},
+              "data": {"accessKeyId": base64.b64encode(b"id").decode(),
+                       "accessKeySecret": base64.b64encode(b"secret").decode()}}
+    spec: dict[str, Any] = {"regionId": region, "namespaceSelector": {},
+                            "auth": {"accessKey": {"secretRef": {"name": "ak", "namespace": "ops"}}}}
+    if eiam:
+        spec["endpoints"] = {"eiam": eiam}
+    kube = _StoredObjects({
+        ("clustercloudaccesses", "", "default"): {"metadata": {"name": "default", "generation": 1}, "spec": spec},
+        ("namespaces", "", NS): {"metadata": {"name": NS}},
+        ("secrets", "ops", "ak"): secret,
+    })
+    pool = HttpPool()
+    resolver = AccessResolver(kube, pool, LoopClock(datetime(2026, 1, 1, tzinfo=UTC)))  # type: ignore[arg-type]
+    try:
+        # RamApplication (no service named): always served, IMS is central.
+        resolved = await resolver.resolve(NS, None, dependent=("RamApplication", (NS, "portal")))
+        assert resolved.client.endpoints.ims == "https://ims.aliyuncs.com"
+        assert (resolved.eiam_problem is not None) is problem
+        if problem:
+            with pytest.raises(AccessProblem) as caught:
+                await resolver.resolve(NS, None, dependent=("ApplicationToken", (NS, "t")), service="eiam")
+            assert caught.value.reason == "InvalidSpec"
+            assert caught.value.message.startswith("ClusterCloudAccess 'default': IDaaS EIAM has no endpoint in "
+                                                   f"region {region}")
+            assert "endpoints.eiam" in caught.value.message and "cn-hangzhou" in caught.value.message
+        else:
+            served = await resolver.resolve(NS, None, dependent=("ApplicationToken", (NS, "t")), service="eiam")
+            assert served.client.endpoints.eiam == (eiam or f"https://eiam.{region}.aliyuncs.com")
+    finally:
+        await pool.aclose()
 
 
 def oidc_token(cloud: CloudEmulator) -> str:

@@ -2,7 +2,8 @@
 
 Each class carries the Ready ``reason`` (PRODUCT.md) a resource shows when a call fails
 with it, and whether retrying the same request can help. No published list of EIAM error
-codes exists, so ``classify`` goes by HTTP status and code prefix (see the wire notes).
+codes exists, so ``classify`` goes by HTTP status, code prefix and the
+``x-acs-retry-after`` header (see the wire notes).
 Messages come from the server or from us; they never contain secrets, and are cut short.
 """
 
@@ -14,7 +15,12 @@ _MAX_MESSAGE = 300
 
 _CREDENTIAL_CODES = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidSecurityToken", "IncompleteSignature")
 _DENIED_CODES = ("Forbidden", "NoPermission")
-_NOT_FOUND_MARKERS = ("NotExist", "NotFound", "EntityNotExists")
+_NOT_FOUND_MARKERS = ("NotExist", "NotFound")  # EIAM ResourceNotFound.*, IMS/STS EntityNotExist.*
+_QUOTA_MARKERS = ("quotaexceeded", "limitexceeded", "exceedlimit", "exceedslimit")
+_CLOCK_CODE = "InvalidTimeStamp.Expired"
+# "...Expired" codes that are about the caller, not about the application token.
+_NOT_TOKEN_EXPIRY = ("InvalidTimeStamp", "AuthenticationFail", "SecurityToken", "Signature", "AccessKey", "OIDC",
+                     "STS", "Credential", "Session")
 
 
 class CloudError(Exception):
@@ -22,6 +28,7 @@ class CloudError(Exception):
 
     reason: ClassVar[str] = "CloudUnavailable"
     default_retryable: ClassVar[bool] = False
+    default_outcome_unknown: ClassVar[bool] = False
     advice: ClassVar[str] = ""
 
     def __init__(
@@ -34,15 +41,27 @@ class CloudError(Exception):
         retryable: bool | None = None,
         retry_after: float | None = None,
         action: str | None = None,
+        ram_action: str | None = None,
+        outcome_unknown: bool | None = None,
     ) -> None:
         self.code = code
         self.message = _shorten(message)
         self.request_id = request_id
         self.http_status = http_status
         self.retryable = self.default_retryable if retryable is None else retryable
-        self.retry_after = retry_after
+        self.retry_after = retry_after  # seconds (x-acs-retry-after, sent in ms, is converted)
         self.action = action
+        # The RAM action of the call, e.g. "eiam:UpdateApplicationTokenExpirationTime".
+        self.ram_action = ram_action
+        # The request may have taken effect although no proper answer came (timeout, dropped
+        # connection, 5xx, a 200 with a broken body). After a CreateApplicationToken failing so,
+        # list the application's tokens before creating again.
+        self.outcome_unknown = self.default_outcome_unknown if outcome_unknown is None else outcome_unknown
         super().__init__(self.__str__())
+
+    # Whether RpcCaller may send the same request again at once (within its backoff); a
+    # retryable error that this says no to is retried later by the caller's own schedule.
+    retry_in_call: ClassVar[bool] = True
 
     def __str__(self) -> str:
         where = f"{self.action} failed" if self.action else "the cloud call failed"
@@ -51,7 +70,12 @@ class CloudError(Exception):
             facts.append(f"HTTP {self.http_status}")
         facts.append(f"RequestId: {self.request_id or 'none'}")
         text = f"{where}: {self.message.rstrip('.')} ({', '.join(facts)})."
-        return f"{text} {self.advice}" if self.advice else text
+        advice = self.describe_advice()
+        return f"{text} {advice}" if advice else text
+
+    def describe_advice(self) -> str:
+        """What to do (the class's advice; subclasses may word it for this very error)."""
+        return self.advice
 
     def __repr__(self) -> str:
         return (
@@ -59,9 +83,11 @@ class CloudError(Exception):
             f"request_id={self.request_id!r}, retryable={self.retryable!r})"
         )
 
-    def with_action(self, action: str) -> CloudError:
-        """The same error, now naming the API action it came from."""
+    def with_action(self, action: str, ram_action: str | None = None) -> CloudError:
+        """The same error, now naming the API action it came from (and its RAM action)."""
         self.action = action
+        if ram_action is not None:
+            self.ram_action = ram_action
         self.args = (self.__str__(),)
         return self
 
@@ -79,7 +105,10 @@ class CloudUnavailableError(CloudError):
 
 
 class MalformedResponseError(CloudUnavailableError):
-    """The cloud answered, but not in the documented shape: its fault, worth a retry."""
+    """The cloud answered, but not in the documented shape: its fault, worth a retry. The call
+    itself may well have succeeded (``outcome_unknown``)."""
+
+    default_outcome_unknown = True
 
     advice = "The response did not have the documented shape; tokensync retries."
 
@@ -89,9 +118,47 @@ class InvalidCredentialsError(CloudError):
     advice = "Check the AccessKey, RRSA or role settings of the CloudAccess in use."
 
 
+class ClockSkewError(CloudUnavailableError):
+    """``InvalidTimeStamp.Expired``: the request's x-acs-date is more than 15 minutes away from
+    the cloud's clock. The operator's clock is wrong; nothing in the spec is."""
+
+    retry_in_call = False  # the clock is as wrong a second later
+    advice = ("The clock of the machine running tokensync is more than 15 minutes away from Alibaba Cloud's "
+              "(requests are signed with the time): fix its time sync (NTP/chrony); tokensync retries.")
+
+
+class QuotaExceededError(CloudError):
+    """The application holds as many tokens as it may (CreateApplicationToken refused)."""
+
+    reason = "CloudUnavailable"
+    default_retryable = True
+    retry_in_call = False  # only deleting a token frees a slot
+    quota_exceeded: ClassVar[bool] = True
+    advice = "The application has reached its token limit; tokensync retires tokens it replaced and retries."
+
+
+class TokenExpiredError(CloudError):
+    """The cloud refused to read an application token because it has expired."""
+
+    reason = "TokenExpired"
+    advice = ("The application token has expired: extend it (UpdateApplicationTokenExpirationTime, or renewal "
+              "strategy Extend) or create a new one in IDaaS.")
+
+
+class ServiceNotInRegionError(CloudError):
+    """No endpoint for the service in the access's region (EIAM is in a few regions only)."""
+
+    reason = "InvalidSpec"
+
+
 class AccessDeniedError(CloudError):
     reason = "AccessDenied"
     advice = "Grant the RAM identity of the CloudAccess permission for this action and resource."
+
+    def describe_advice(self) -> str:
+        if self.ram_action:
+            return f"Grant the RAM identity of the CloudAccess the permission {self.ram_action} on this resource."
+        return self.advice
 
 
 class NotFoundError(CloudError):
@@ -110,21 +177,35 @@ def classify(
     message: str | None,
     request_id: str | None,
     retry_after: float | None = None,
+    *,
+    throttled: bool = False,
 ) -> CloudError:
-    """The error a cloud answer means, by HTTP status and error-code prefix."""
+    """The error a cloud answer means, by HTTP status and error-code prefix.
+
+    ``throttled``: the answer carried ``x-acs-retry-after``, which the gateway sends only with
+    throttling (as the official SDKs treat it).
+    """
     code = code or (f"HTTP{status}" if status is not None else "Unknown")
     message = message or "no message"
     cls: type[CloudError]
-    if code.startswith("Throttling") or status == 429:
-        cls = ThrottledError
+    parts = code.split(".")
+    folded = code.lower()
+    if throttled or status == 429 or code.startswith("Throttling") or "Throttling" in parts:
+        cls = ThrottledError  # Throttling, Throttling.User/.Api, Rejected.Throttling
+    elif code == _CLOCK_CODE:
+        cls = ClockSkewError
     elif code.startswith("SignatureNonceUsed"):
         cls = CloudUnavailableError  # a nonce collision: the retry carries a fresh one
     elif code.startswith(_CREDENTIAL_CODES):
         cls = InvalidCredentialsError
+    elif any(marker in folded for marker in _QUOTA_MARKERS):
+        cls = QuotaExceededError
     elif code.startswith(_DENIED_CODES):
         cls = AccessDeniedError
     elif any(marker in code for marker in _NOT_FOUND_MARKERS):
         cls = NotFoundError
+    elif (parts[-1] == "Expired" or parts[0].endswith("Expired")) and not any(m in code for m in _NOT_TOKEN_EXPIRY):
+        cls = TokenExpiredError  # e.g. ResourceExpired.ApplicationToken, ApplicationToken.Expired
     elif status is None or status >= 500 or code in ("InternalError", "ServiceUnavailable"):
         cls = CloudUnavailableError
     elif status == 403:
@@ -135,7 +216,8 @@ def classify(
         cls = BadRequestError
     else:
         cls = CloudUnavailableError
-    return cls(code=code, message=message, request_id=request_id, http_status=status, retry_after=retry_after)
+    return cls(code=code, message=message, request_id=request_id, http_status=status, retry_after=retry_after,
+               outcome_unknown=cls is not ThrottledError and (status is None or status >= 500))
 
 
 def _shorten(text: str) -> str:

@@ -43,6 +43,17 @@ def _from_iso(value: Any) -> Any:
     raise ValueError("expected an ISO 8601 time")
 
 
+def _lenient_int(value: Any) -> Any:
+    """An integer field nothing depends on: digits become an int, anything else None (never an error)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
 UnixMs = Annotated[datetime, BeforeValidator(_from_unix_ms)]
 IsoTime = Annotated[datetime, BeforeValidator(_from_iso)]
 
@@ -66,7 +77,10 @@ class ApplicationToken(ApiModel):
 
 
 class ListedApplicationToken(ApiModel):
-    """One entry of ListApplicationTokens (the token value may be left out by the API)."""
+    """One entry of ListApplicationTokens: Obtain's fields (the value too), AliUid (an integer) and Description.
+
+    Fields beyond the IDs are optional, so an entry with less still lists its token.
+    """
 
     instance_id: str = Field(alias="InstanceId")
     application_id: str = Field(alias="ApplicationId")
@@ -77,7 +91,7 @@ class ListedApplicationToken(ApiModel):
     expiration_time: UnixMs | None = Field(default=None, alias="ExpirationTime")
     create_time: UnixMs | None = Field(default=None, alias="CreateTime")
     last_used_time: UnixMs | None = Field(default=None, alias="LastUsedTime")
-    ali_uid: str | None = Field(default=None, alias="AliUid")
+    ali_uid: Annotated[int | None, BeforeValidator(_lenient_int)] = Field(default=None, alias="AliUid")
     description: str | None = Field(default=None, alias="Description")
 
 

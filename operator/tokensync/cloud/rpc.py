@@ -3,7 +3,9 @@
 ``POST /`` with every parameter in the query, an empty body, signature V3 over ``host``,
 the ``x-acs-*`` headers; ``x-acs-date`` from the injected clock, a fresh nonce each attempt.
 Retryable failures (throttling, 5xx, timeouts, broken bodies) are retried with bounded
-exponential backoff and full jitter, never sooner than the server's ``x-acs-retry-after``.
+exponential backoff and full jitter, never sooner than the server's ``x-acs-retry-after``
+(milliseconds; plain HTTP ``Retry-After`` is seconds). A call that is not idempotent
+(CreateApplicationToken: a second attempt can make a second token) is sent exactly once.
 A retry-after longer than the backoff cap is not waited out inside the call: the error is
 raised at once, carrying ``retry_after``, and the caller schedules the next try.
 Every wait (rate limiter, backoff, timeout) runs on the event loop's clock.
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import random
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -89,9 +92,18 @@ class RpcCaller:
         version: str,
         query: Mapping[str, str | None],
         credential: Callable[[], Awaitable[Credential]] | None,
+        product: str | None = None,
+        idempotent: bool = True,
     ) -> RawReply:
-        """Call ``action``; ``credential`` is an async callable returning a ``Credential`` (None: anonymous)."""
+        """Call ``action``; ``credential`` is an async callable returning a ``Credential`` (None: anonymous).
+
+        ``product``: the RAM action prefix (eiam, ram, sts), so an error names ``product:action``.
+        ``idempotent=False``: exactly one HTTP attempt, whatever the failure (the caller decides
+        what a lost answer means; see ``CloudError.outcome_unknown``).
+        """
         settings = self._settings
+        max_attempts = settings.max_attempts if idempotent else 1
+        ram_action = f"{product}:{action}" if product else None
         limiter = self._pool.limiter_for(
             endpoint, rate_per_second=settings.rate_limit_per_second, burst=settings.rate_limit_burst
         )
@@ -103,13 +115,13 @@ class RpcCaller:
             try:
                 reply = await self._attempt(endpoint, action, version, query, cred)
             except CloudError as error:
-                error.with_action(action)
+                error.with_action(action, ram_action)
                 self._count(action, error.code)
                 logger.debug(
                     "cloud %s attempt %d/%d: %s (HTTP %s, RequestId %s)",
-                    action, attempt, settings.max_attempts, error.code, error.http_status, error.request_id,
+                    action, attempt, max_attempts, error.code, error.http_status, error.request_id,
                 )
-                if not error.retryable or attempt >= settings.max_attempts:
+                if not error.retryable or not error.retry_in_call or attempt >= max_attempts:
                     raise
                 if error.retry_after is not None and error.retry_after > settings.backoff_cap_seconds:
                     # Holding the call (and a sync slot) for minutes helps no one: hand the
@@ -123,7 +135,7 @@ class RpcCaller:
                 continue
             self._count(action, "Success")
             logger.debug("cloud %s attempt %d/%d: Success (RequestId %s)",
-                         action, attempt, settings.max_attempts, reply.request_id)
+                         action, attempt, max_attempts, reply.request_id)
             return reply
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
@@ -173,13 +185,19 @@ class RpcCaller:
         try:
             async with asyncio.timeout(timeout):
                 response = await client.post(url, headers=headers, content=b"", timeout=timeout)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise CloudUnavailableError(  # never sent: nothing can have happened
+                code="ConnectionError", message=f"cannot reach {_host(endpoint)}: {type(exc).__name__}"
+            ) from None
         except (TimeoutError, httpx.TimeoutException):
             raise CloudUnavailableError(
-                code="RequestTimeout", message=f"no answer from {_host(endpoint)} within {timeout:g}s"
+                code="RequestTimeout", message=f"no answer from {_host(endpoint)} within {timeout:g}s",
+                outcome_unknown=True,
             ) from None
         except httpx.HTTPError as exc:
             raise CloudUnavailableError(
-                code="ConnectionError", message=f"cannot reach {_host(endpoint)}: {type(exc).__name__}"
+                code="ConnectionError", message=f"no answer from {_host(endpoint)}: {type(exc).__name__}",
+                outcome_unknown=True,
             ) from None
         return _interpret(response)
 
@@ -188,18 +206,31 @@ def _host(endpoint: str) -> str:
     return urlsplit(endpoint).netloc or endpoint
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    for name in ("x-acs-retry-after", "retry-after"):
-        value = response.headers.get(name)
-        if value is None:
-            continue
-        try:
-            seconds = float(value)
-        except ValueError:
-            continue
-        if seconds >= 0:
-            return seconds
-    return None
+def _retry_after(response: httpx.Response) -> tuple[float | None, bool]:
+    """``(seconds to wait or None, whether the gateway's throttling header said so)``.
+
+    ``x-acs-retry-after`` is in milliseconds (the official SDKs read it as a positive integer
+    and treat any error carrying it as throttling); HTTP ``Retry-After`` is in seconds.
+    """
+    value = response.headers.get("x-acs-retry-after")
+    if value is not None:
+        milliseconds = _number(value)
+        if milliseconds is not None and milliseconds > 0:
+            return milliseconds / 1000, True
+    value = response.headers.get("retry-after")
+    if value is not None:
+        seconds = _number(value)
+        if seconds is not None and seconds >= 0:
+            return seconds, False
+    return None, False
+
+
+def _number(text: str) -> float | None:
+    try:
+        number = float(text.strip())
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _server_time(response: httpx.Response) -> datetime | None:
@@ -228,12 +259,14 @@ def _interpret(response: httpx.Response) -> RawReply:
     request_id = (body.get("RequestId") if isinstance(body, dict) else None) or header_request_id
     if response.status_code >= 400:
         fields = body if isinstance(body, dict) else {}
+        retry_after, throttled = _retry_after(response)
         raise classify(
             response.status_code,
             _text(fields.get("Code")),
             _text(fields.get("Message")) or f"HTTP {response.status_code} {response.reason_phrase}",
             _text(request_id),
-            _retry_after(response),
+            retry_after,
+            throttled=throttled,
         )
     if not isinstance(body, dict):
         raise MalformedResponseError(

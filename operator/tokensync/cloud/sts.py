@@ -10,7 +10,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING
 
-from tokensync.cloud.errors import BadRequestError, CloudError, InvalidCredentialsError, NotFoundError
+from tokensync.cloud.errors import (
+    BadRequestError,
+    CloudError,
+    InvalidCredentialsError,
+    NotFoundError,
+    TokenExpiredError,
+)
 from tokensync.cloud.models import StsCredentials, parse
 from tokensync.cloud.rpc import RpcCaller
 
@@ -74,8 +80,9 @@ async def _credentials_call(
     source: Callable[[], Awaitable[Credential]] | None,
 ) -> StsCredentials:
     try:
-        reply = await caller.call(endpoint=endpoint, action=action, version=STS_VERSION, query=query, credential=source)
-    except (BadRequestError, NotFoundError) as error:
+        reply = await caller.call(endpoint=endpoint, action=action, version=STS_VERSION, query=query, credential=source,
+                                  product="sts")
+    except (BadRequestError, NotFoundError, TokenExpiredError) as error:  # an STS refusal is about the credentials
         raise InvalidCredentialsError(
             code=error.code, message=f"STS refused to issue credentials: {error.message}",
             request_id=error.request_id, http_status=error.http_status, action=action,

@@ -312,7 +312,8 @@ class ApplicationTokenController(SyncedResourceController):
 
         logger.info("ApplicationToken %s/%s: reading the token (%s)", key[0], key[1], due)
         try:
-            access = await self.access.resolve(key[0], spec.cloud_access_ref, dependent=(self.kind, key))
+            access = await self.access.resolve(key[0], spec.cloud_access_ref, dependent=(self.kind, key),
+                                              service="eiam")
             fetched = await self._fetch(key, body, spec, settings, policy, access.client, now)
         except AccessProblem as problem:
             await self.fail(key, body, reason=problem.reason, message=problem.message, retryable=True,
@@ -596,7 +597,7 @@ class ApplicationTokenController(SyncedResourceController):
             if client is None:
                 try:
                     ref = ApplicationTokenSpec.model_validate(spec).cloud_access_ref
-                    client = (await self.access.resolve(key[0], ref, dependent=(self.kind, key))).client
+                    client = (await self.access.resolve(key[0], ref, dependent=(self.kind, key), service="eiam")).client
                 except (AccessProblem, ValidationError):
                     return now + RETIRE_RETRY
             renewal = TokenRenewal(client, instance_id=str(spec.get("instanceId")),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tokensync.cloud.errors import CloudUnavailableError, NotFoundError
+from tokensync.cloud.errors import NotFoundError, ThrottledError
 
 from .conftest import DEMO, RAM_APP, Cloud
 
@@ -45,8 +45,20 @@ async def test_tokens(cloud: Cloud, admin: httpx.AsyncClient) -> None:
         assert (await client.obtain_application_token(**ids)).value.token.get_secret_value() == "fixed-value"
         await admin.patch("/tokens/token_new", json={"status": "disabled"})
         assert (await client.obtain_application_token(**ids)).value.status == "disabled"
-        rotated = (await admin.post("/tokens/token_new/rotate")).json()
-        assert rotated["value"] != "fixed-value"
+        # What IDaaS never changes cannot be patched: the value and the identity.
+        for change in ({"value": "other"}, {"applicationTokenId": "token_x"}, {"createTime": 0}):
+            refused = await admin.patch("/tokens/token_new", json=change)
+            assert refused.status_code == 400 and "cannot change" in refused.json()["error"]
+        assert (await admin.get("/tokens/token_new")).json()["value"] == "fixed-value"
+        # Nothing re-mints: there is no rotate route any more.
+        assert (await admin.post("/tokens/token_new/rotate")).status_code == 404
+        expired = (await admin.post("/tokens/token_new/expire")).json()
+        token = (await client.obtain_application_token(**ids)).value
+        assert token.expiration_time < cloud.clock.now() and token.token.get_secret_value() == "fixed-value"
+        assert expired["value"] == "fixed-value"
+        used = (await admin.post("/tokens/token_new/use")).json()
+        assert (await client.obtain_application_token(**ids)).value.last_used_time == cloud.clock.now()
+        assert used["lastUsedTime"]
         await admin.delete("/tokens/token_new")
         with pytest.raises(NotFoundError):
             await client.obtain_application_token(**ids)
@@ -67,8 +79,9 @@ async def test_faults(cloud: Cloud, admin: httpx.AsyncClient) -> None:
         created = await admin.post("/faults", json={"action": "ObtainApplicationToken", "status": 503,
                                                      "code": "ServiceUnavailable", "retryAfter": 3})
         assert created.status_code == 201
-        with pytest.raises(CloudUnavailableError):
+        with pytest.raises(ThrottledError) as caught:  # an error with a retry-after is throttling
             await cloud.client().obtain_application_token(**DEMO)
+        assert caught.value.retry_after == 3
         listed = (await admin.get("/faults")).json()
         assert [(f["code"], f["hits"]) for f in listed] == [("ServiceUnavailable", 1)]
         assert (await admin.post("/faults", json={"colour": "red"})).status_code == 400

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from tokensync.cloud.errors import AccessDeniedError, BadRequestError, InvalidCredentialsError, NotFoundError
+from tokensync.cloud.errors import AccessDeniedError, ClockSkewError, InvalidCredentialsError, NotFoundError
 
 from . import signed
 from .conftest import DEMO, Cloud, FakeClock
@@ -54,9 +54,13 @@ async def test_a_date_within_the_window_passes(cloud: Cloud) -> None:
 
 async def test_a_client_whose_clock_is_twenty_minutes_off_is_refused(cloud: Cloud) -> None:
     skewed = FakeClock(cloud.clock.now() - timedelta(minutes=20))
-    with pytest.raises(BadRequestError) as caught:
-        await cloud.client(clock=skewed).get_caller_identity()
+    with pytest.raises(ClockSkewError) as caught:
+        await cloud.client(clock=skewed, max_attempts=3).get_caller_identity()
     assert caught.value.code == "InvalidTimeStamp.Expired"
+    # The operator's clock, not the spec: retried later, not at once, and the message says so.
+    assert caught.value.reason == "CloudUnavailable" and caught.value.retryable
+    assert "clock" in str(caught.value) and "15 minutes" in str(caught.value)
+    assert cloud.emu.calls("GetCallerIdentity") == 1
 
 
 async def test_a_body_that_does_not_match_its_declared_hash_is_refused(cloud: Cloud) -> None:
@@ -91,6 +95,25 @@ async def test_a_key_without_permission_is_forbidden(cloud: Cloud) -> None:
     with pytest.raises(AccessDeniedError) as caught:
         await client.obtain_application_token(**DEMO)
     assert (caught.value.http_status, caught.value.code) == (403, "Forbidden.RAM")
+
+
+async def test_access_denied_names_the_ram_action_to_grant(cloud: Cloud) -> None:
+    """A read-only key (renewal strategy None) asked to extend: the message says what to grant."""
+    cloud.emu.add_access_key("reader", "reader-secret", allowed_actions=["eiam:ObtainApplicationToken"])
+    client = cloud.client("reader", "reader-secret")
+    assert (await client.obtain_application_token(**DEMO)).value
+    with pytest.raises(AccessDeniedError) as caught:
+        await client.update_application_token_expiration_time(
+            **DEMO, expiration_time=cloud.clock.now() + timedelta(days=1))
+    assert caught.value.ram_action == "eiam:UpdateApplicationTokenExpirationTime"
+    assert "Grant the RAM identity of the CloudAccess the permission eiam:UpdateApplicationTokenExpirationTime" \
+        in str(caught.value)
+    with pytest.raises(AccessDeniedError) as create:
+        await client.create_application_token(instance_id="idaas_demo", application_id="app_demo")
+    assert create.value.ram_action == "eiam:CreateApplicationToken"
+    with pytest.raises(AccessDeniedError) as ims:
+        await client.get_application(app_id="4724570903440410000")
+    assert ims.value.ram_action == "ram:GetApplication"  # IMS's actions are RAM's
 
 
 async def test_unknown_action_and_wrong_version(cloud: Cloud) -> None:

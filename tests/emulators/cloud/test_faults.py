@@ -14,9 +14,11 @@ from tokensync.cloud.errors import (
     InvalidCredentialsError,
     MalformedResponseError,
     NotFoundError,
+    QuotaExceededError,
     ThrottledError,
 )
 
+from . import signed
 from .conftest import DEMO, Cloud
 
 
@@ -26,7 +28,9 @@ from .conftest import DEMO, Cloud
     (429, "TooManyRequests", ThrottledError),  # not Alibaba's, but a 429 from a proxy means the same
     (403, "Forbidden.NoPermission", AccessDeniedError),
     (403, "NoPermission", AccessDeniedError),
-    (404, "EntityNotExists.ApplicationToken", NotFoundError),
+    (404, "ResourceNotFound.ApplicationToken", NotFoundError),
+    (400, "Rejected.Throttling", ThrottledError),
+    (400, "QuotaExceeded.ApplicationToken", QuotaExceededError),
     (400, "InvalidParameter", BadRequestError),
     (403, "SignatureDoesNotMatch", InvalidCredentialsError),
     (500, "InternalError", CloudUnavailableError),
@@ -54,10 +58,20 @@ async def test_throttling_sends_retry_after_and_the_client_retries_once_it_passe
 
 async def test_throttle_answers_like_the_gateway_and_the_client_reads_retry_after(cloud: Cloud) -> None:
     cloud.emu.throttle(retry_after=7)
+    status, body, headers = await signed.call(cloud.url, "GetCallerIdentity", "2015-04-01", date=cloud.clock.now())
+    assert (status, body["Code"]) == (400, "Throttling.User")
+    assert headers["x-acs-retry-after"] == "7000"  # milliseconds, as the gateway sends it
     with pytest.raises(ThrottledError) as caught:
         await cloud.client().get_caller_identity()
     assert (caught.value.http_status, caught.value.code) == (400, "Throttling.User")
-    assert caught.value.retry_after == 7
+    assert caught.value.retry_after == 7  # seconds, once read
+
+
+async def test_any_error_with_the_retry_after_header_is_throttling(cloud: Cloud) -> None:
+    cloud.emu.inject_fault(action="GetCallerIdentity", status=503, code="ServiceUnavailable", retry_after=1.5)
+    with pytest.raises(ThrottledError) as caught:
+        await cloud.client().get_caller_identity()
+    assert caught.value.retry_after == 1.5 and caught.value.code == "ServiceUnavailable"
 
 
 async def test_an_hour_long_retry_after_fails_the_call_at_once_with_the_hint(cloud: Cloud) -> None:

@@ -43,8 +43,16 @@ def test_the_demo_state_is_what_the_docs_promise() -> None:
     assert key.access_key_secret == "demo-access-key-secret" and key.account_id == "1234567890123456"
     assert key.principal_arn() == "acs:ram::1234567890123456:user/tokensync-demo"
     assert set(state.tokens) == {"token_demo", "token_demo_short"}
-    assert state.tokens["token_demo"].lifetime == timedelta(hours=1) and state.tokens["token_demo"].remint
-    assert state.tokens["token_demo_short"].lifetime == timedelta(seconds=20)
+    demo, short = state.tokens["token_demo"], state.tokens["token_demo_short"]
+    state.settle(START)
+    assert (demo.create_time, demo.expiration_time) == (START, START + timedelta(hours=1))
+    assert (short.create_time, short.expiration_time) == (START, START + timedelta(minutes=2))
+    assert demo.status == short.status == "enabled" and demo.last_used_time is None
+    # The undocumented corners default to: expired reads answer 200, enabled tokens cannot be deleted,
+    # no bounds and no token limit.
+    assert (state.expired_token_read, state.delete_enabled_token) == ("ok", "refuse")
+    assert state.min_token_lifetime is None and state.max_token_lifetime is None
+    assert state.max_tokens_per_application is None
     assert "app_demo" in state.instances["idaas_demo"].applications
     assert state.ram_applications["4724570903440410000"]["AppName"] == "demo-portal"
     assert "acs:ram::1234567890123456:role/tokensync-demo" in state.roles
@@ -78,6 +86,29 @@ async def test_the_admin_state_document_loads_back(cloud: Cloud, tmp_path: Path)
     again = load_state(path)
     assert again.tokens["token_demo"].value == cloud.emu.token_value("token_demo")
     assert again.tokens["token_demo"].expiration_time == cloud.emu.token("token_demo").expiration_time
+
+
+def test_the_state_file_sets_the_undocumented_behaviours(tmp_path: Path) -> None:
+    path = tmp_path / "state.yaml"
+    path.write_text("expiredTokenRead: error\ndeleteEnabledToken: allow\nminTokenLifetime: 86400\n"
+                    "maxTokenLifetime: 94608000\nmaxTokensPerApplication: 5\n"
+                    "tokens:\n  - applicationTokenId: token_year\n")
+    state = load_state(path)
+    assert (state.expired_token_read, state.delete_enabled_token) == ("error", "allow")
+    assert (state.min_token_lifetime, state.max_token_lifetime) == (timedelta(days=1), timedelta(days=1095))
+    assert state.max_tokens_per_application == 5
+    state.settle(START)
+    token = state.tokens["token_year"]  # no lifetime given: CreateApplicationToken's default, one year
+    assert token.expiration_time == START + timedelta(days=365)
+    assert state.to_document()["expiredTokenRead"] == "error"
+
+
+def test_a_state_file_asking_for_re_minting_is_refused(tmp_path: Path) -> None:
+    """IDaaS never issues a new value for a token ID: an old state file saying so must not load quietly."""
+    path = tmp_path / "old.yaml"
+    path.write_text("tokens:\n  - applicationTokenId: t\n    remint: true\n")
+    with pytest.raises(ValidationError, match="remint"):
+        load_state(path)
 
 
 def test_a_bad_state_file_says_what_is_wrong(tmp_path: Path) -> None:

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from tokensync.emulators.cloud.emulator import CloudEmulator
 
 PREFIX = "/_emulator"
+# What a person or API call can change on an existing token (Enable/Disable, Update...ExpirationTime,
+# SCIM use, the description); never its value or identity.
+_TOKEN_PATCHABLE = frozenset({"status", "expirationTime", "lastUsedTime", "description"})
 AdminHandler = Callable[[web.Request], Awaitable[Any]]
 
 
@@ -66,8 +69,6 @@ def add_admin_routes(app: web.Application, emulator: CloudEmulator) -> None:
 
     @route("GET", "/state")
     async def get_state(request: web.Request) -> Any:
-        for token in emulator.state.tokens.values():
-            token.settle(emulator.clock.now())
         return emulator.state.to_document()
 
     @route("PUT", "/state")
@@ -142,19 +143,23 @@ def add_admin_routes(app: web.Application, emulator: CloudEmulator) -> None:
     @route("PATCH", "/tokens/{id}")
     async def patch_token(request: web.Request) -> Any:
         token = emulator.token(request.match_info["id"])
-        changed = Token.model_validate({**token_document(token), **await _body(request),
-                                        "applicationTokenId": token.application_token_id})
+        fields = await _body(request)
+        fixed = sorted(set(fields) - _TOKEN_PATCHABLE)
+        if fixed:
+            raise ValueError(f"a token's {', '.join(fixed)} cannot change (IDaaS never changes them); PATCH takes "
+                             f"{', '.join(sorted(_TOKEN_PATCHABLE))}, PUT replaces the whole token")
+        changed = Token.model_validate({**token_document(token), **fields})
         emulator.state.tokens[token.application_token_id] = changed
         return token_document(changed)
-
-    @route("POST", "/tokens/{id}/rotate")
-    async def rotate_token(request: web.Request) -> Any:
-        emulator.rotate_token(request.match_info["id"])
-        return token_document(emulator.token(request.match_info["id"]))
 
     @route("POST", "/tokens/{id}/expire")
     async def expire_token(request: web.Request) -> Any:
         emulator.expire_token(request.match_info["id"])
+        return token_document(emulator.token(request.match_info["id"]))
+
+    @route("POST", "/tokens/{id}/use")
+    async def use_token(request: web.Request) -> Any:
+        emulator.use_token(request.match_info["id"])
         return token_document(emulator.token(request.match_info["id"]))
 
     @route("DELETE", "/tokens/{id}")

@@ -81,7 +81,8 @@ async def handle_api(request: web.Request) -> web.StreamResponse:
         status, code = error.status, error.code
         payload = error_body(error, request_id=request_id, host_id=request.host.rsplit(":", 1)[0])
         if error.retry_after is not None:
-            headers["x-acs-retry-after"] = f"{error.retry_after:g}"
+            # Milliseconds, as the gateway sends it (the official SDKs' tests: retryAfterMS).
+            headers["x-acs-retry-after"] = str(round(error.retry_after * 1000))
     payload = {"RequestId": request_id, **payload}
     if outcome.body is not None:
         code = f"{code}+{outcome.body}-body"  # the counters show the answer was broken on purpose

@@ -83,7 +83,8 @@ class CloudEmulator:
 
     def throttle(self, *, action: str | None = None, retry_after: float | None = None,
                  times: int | None = None, rate: float = 1.0) -> Fault:
-        """Answer ``400 Throttling.User`` (with ``x-acs-retry-after`` when given), as the gateway does."""
+        """Answer ``400 Throttling.User`` as the gateway does; ``retry_after`` (seconds) is sent as
+        ``x-acs-retry-after`` in milliseconds."""
         return self.inject_fault(action=action, status=400, code="Throttling.User",
                                  message="Request was denied due to user flow control.",
                                  retry_after=retry_after, times=times, rate=rate)
@@ -116,8 +117,10 @@ class CloudEmulator:
         self._pop(self.state.instances, instance_id, "instance")
 
     # --- application tokens ---------------------------------------------------------------
+    # Helpers stand for what a person or another system does (console, SCIM use), never for
+    # something IDaaS does by itself: a token's value never changes.
     def token(self, token_id: str) -> Token:
-        """The token as the cloud holds it now (its re-mint schedule applied)."""
+        """The token as the cloud holds it."""
         token = self.state.tokens.get(token_id)
         if token is None:
             raise KeyError(f"no application token {token_id!r}")
@@ -127,52 +130,60 @@ class CloudEmulator:
     def token_value(self, token_id: str) -> str:
         return self.token(token_id).value
 
+    def tokens_of(self, instance_id: str = "idaas_demo", application_id: str = "app_demo") -> list[Token]:
+        """Every token of one application, oldest first (what ListApplicationTokens lists)."""
+        tokens = self.state.application_tokens(instance_id, application_id)
+        for token in tokens:
+            token.settle(self.clock.now())
+        return tokens
+
     def add_token(
         self,
         token_id: str,
         *,
         lifetime: timedelta = timedelta(hours=1),
-        remint: bool = False,
-        remint_after: timedelta | None = None,
         instance_id: str = "idaas_demo",
         application_id: str = "app_demo",
         status: Literal["enabled", "disabled"] = "enabled",
         value: str | None = None,
         token_type: str = "bearer_token",  # noqa: S107 - a type name
+        description: str = "",
     ) -> Token:
-        """Add (or replace) a token created now; its instance and application are made if missing."""
+        """Add (or replace) a token created now, valid for ``lifetime`` (a token made in the
+        console); its instance and application are made if missing. No quota or bounds apply."""
         fields: dict[str, Any] = {"value": value} if value is not None else {}
         token = Token(application_token_id=token_id, instance_id=instance_id, application_id=application_id,
-                      application_token_type=token_type, status=status, lifetime=lifetime, remint=remint,
-                      remint_after=remint_after, **fields)
+                      application_token_type=token_type, status=status, lifetime=lifetime,
+                      description=description, **fields)
         token.settle(self.clock.now())
         self.state.ensure_application(instance_id, application_id)
         self.state.tokens[token_id] = token
         return token
 
     def set_token_status(self, token_id: str, status: Literal["enabled", "disabled"]) -> None:
+        """Enable or disable the token (EnableApplicationToken / DisableApplicationToken)."""
         self.token(token_id).status = status
 
-    def set_token_value(self, token_id: str, value: str) -> None:
-        self.token(token_id).value = value
-
     def set_token_expiration(self, token_id: str, expiration_time: datetime) -> None:
-        token = self.token(token_id)
-        token.expiration_time = truncate_ms(expiration_time)
-
-    def rotate_token(self, token_id: str) -> str:
-        """A new value now, valid for the token's lifetime; returns it."""
-        token = self.token(token_id)
-        token.mint(self.clock.now())
-        return token.value
+        """Move the token's expiry, same value (UpdateApplicationTokenExpirationTime; no bounds apply)."""
+        self.token(token_id).expiration_time = truncate_ms(expiration_time)
 
     def expire_token(self, token_id: str) -> None:
-        """The token expires now and stops re-minting (``rotate_token`` brings it back)."""
-        token = self.token(token_id)
-        token.remint, token.remint_after = False, None
-        token.expiration_time = truncate_ms(self.clock.now() - timedelta(seconds=1))
+        """The token's expiry is now (time passed, or a person shortened it); it stays expired
+        until its expiration time is moved again."""
+        self.token(token_id).expiration_time = truncate_ms(self.clock.now() - timedelta(seconds=1))
+
+    def use_token(self, token_id: str, at: datetime | None = None) -> None:
+        """An outside system used the token for SCIM (LastUsedTime; reads never move it)."""
+        self.token(token_id).last_used_time = truncate_ms(at or self.clock.now())
+
+    def set_token_value(self, token_id: str, value: str) -> None:
+        """Test-only, NOT a cloud behaviour (IDaaS never changes a token's value): replace the
+        value held for ``token_id``, e.g. to feed odd values to the operator."""
+        self.token(token_id).value = value
 
     def delete_token(self, token_id: str) -> None:
+        """Remove the token whatever its status (DeleteApplicationToken's enabled-token rule is not applied)."""
         self._pop(self.state.tokens, token_id, "application token")
 
     # --- RAM applications -----------------------------------------------------------------

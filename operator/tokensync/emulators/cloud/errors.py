@@ -13,6 +13,7 @@ class ApiError(Exception):
     """An error answer. ``message`` must never contain secret material."""
 
     def __init__(self, status: int, code: str, message: str, *, retry_after: float | None = None) -> None:
+        """``retry_after``: seconds (the answer's ``x-acs-retry-after`` header carries milliseconds)."""
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code

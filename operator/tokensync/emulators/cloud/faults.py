@@ -21,7 +21,7 @@ class Fault:
     status: int | None = None  # with code: answer this error instead of calling the service
     code: str | None = None
     message: str | None = None
-    retry_after: float | None = None  # seconds, sent as x-acs-retry-after with the error
+    retry_after: float | None = None  # seconds; sent with the error as x-acs-retry-after in milliseconds
     latency_ms: float = 0.0  # added before answering
     body: BodyFault | None = None  # break the (otherwise real) answer's body
     reset: bool = False  # drop the connection without an answer

@@ -5,9 +5,9 @@ be written as lists or as maps keyed by ID) and the admin API's bodies. RAM appl
 are kept in the API's own shape (``AppId``, ``RedirectUris: {RedirectUri: [...]}``...), so
 what a test puts in is exactly what ``GetApplication`` returns.
 
-Token lifetimes follow a schedule, not the reads: a token with ``remint`` gets a new value
-every ``remintAfter`` (default: its ``lifetime``) after its ``createTime``, whether or not
-anyone reads it, so tests see the same cloud whatever the operator does.
+A token is what IDaaS holds (see the wire notes): its value never changes by itself, it is
+valid until its ``expirationTime``, and only API calls (or a person in the console, which the
+emulator's helpers stand for) change its expiry or status. Nothing happens on a schedule.
 """
 
 from __future__ import annotations
@@ -127,11 +127,16 @@ class Instance(StateModel):
     applications: Annotated[dict[str, Application], _keyed("applicationId")] = Field(default_factory=dict)
 
 
-class Token(StateModel):
-    """An EIAM application token and its schedule.
+# CreateApplicationToken's default lifetime, "one year from now" (wire notes); 365 days is assumed.
+DEFAULT_TOKEN_LIFETIME = timedelta(days=365)
 
-    ``lifetime``: seconds from ``createTime`` to ``expirationTime``. ``remint``: a new value is
-    issued every ``remintAfter`` (default ``lifetime``), so the token never reads as expired.
+
+class Token(StateModel):
+    """An EIAM application token.
+
+    ``lifetime``: only an input, for a token written without ``expirationTime`` (then
+    ``createTime + lifetime``). The value never changes: renewing is the caller's job
+    (UpdateApplicationTokenExpirationTime keeps it, CreateApplicationToken makes a new token).
     """
 
     application_token_id: str = Field(min_length=1)
@@ -140,36 +145,21 @@ class Token(StateModel):
     application_token_type: str = "bearer_token"
     value: str = Field(default_factory=new_token_value, repr=False)
     status: Literal["enabled", "disabled"] = "enabled"
-    lifetime: Seconds = timedelta(hours=1)
-    remint: bool = False
-    remint_after: Seconds | None = None
+    lifetime: Seconds = DEFAULT_TOKEN_LIFETIME
     create_time: Time | None = None  # None: when the emulator starts
     expiration_time: Time | None = None  # None: createTime + lifetime
-    last_used_time: Time | None = None
+    last_used_time: Time | None = None  # the last SCIM use (never moved by reading the token)
     description: str = ""
 
-    def settle(self, now: datetime) -> bool:
-        """Fill missing times and apply the re-mint schedule up to ``now``; True if the value changed."""
+    def settle(self, now: datetime) -> None:
+        """Fill the times a state file may leave out (from ``now`` and ``lifetime``)."""
         if self.create_time is None:
             self.create_time = truncate_ms(now)
         if self.expiration_time is None:
             self.expiration_time = self.create_time + self.lifetime
-        if not self.remint and self.remint_after is None:
-            return False
-        period = self.remint_after or self.lifetime
-        if period <= timedelta(0) or now < self.create_time + period:
-            return False
-        cycles = (now - self.create_time) // period
-        self.create_time = truncate_ms(self.create_time + cycles * period)
-        self.expiration_time = self.create_time + self.lifetime
-        self.value = new_token_value()
-        return True
 
-    def mint(self, now: datetime) -> None:
-        """A new value now, valid for ``lifetime`` (what a rotation in the console does)."""
-        self.value = new_token_value()
-        self.create_time = truncate_ms(now)
-        self.expiration_time = self.create_time + self.lifetime
+    def expired(self, now: datetime) -> bool:
+        return self.expiration_time is not None and self.expiration_time <= now
 
 
 class Role(StateModel):
@@ -222,12 +212,23 @@ class EmulatorState(StateModel):
     roles: Annotated[dict[str, Role], _keyed("arn")] = Field(default_factory=dict)
     oidc_providers: Annotated[dict[str, OidcProvider], _keyed("arn")] = Field(default_factory=dict)
     sts_credentials: Annotated[dict[str, StsCredential], _keyed("accessKeyId")] = Field(default_factory=dict)
-    # An expired token reads as a 200 with its past ExpirationTime (tokensync reports TokenExpired);
-    # with this set, ObtainApplicationToken answers the error below instead.
-    expired_token_error: bool = False
+    # Undocumented behaviours, served both ways (docs/cloud-emulator.md):
+    # ObtainApplicationToken of an expired token: "ok" = 200 with the past ExpirationTime,
+    # "error" = 400 ResourceExpired.ApplicationToken (code assumed).
+    expired_token_read: Literal["ok", "error"] = "ok"
+    # DeleteApplicationToken of an enabled token: "refuse" = 400 OperationDenied.ApplicationTokenEnabled
+    # (code assumed), "allow" = deleted.
+    delete_enabled_token: Literal["refuse", "allow"] = "refuse"
+    # Optional bounds on the ExpirationTime of Create/UpdateApplicationTokenExpirationTime, measured
+    # from now (the API's own bounds are not published; the console offers 1 day to 3 years).
+    min_token_lifetime: Seconds | None = None
+    max_token_lifetime: Seconds | None = None
+    # Tokens (enabled, disabled or expired) one application may hold; CreateApplicationToken
+    # beyond it answers 400 QuotaExceeded.ApplicationToken (limit and code assumed). None: no limit.
+    max_tokens_per_application: int | None = Field(default=None, ge=0)
 
     def settle(self, now: datetime) -> None:
-        """Fill defaults (accounts, times), apply every token's schedule, put RAM applications in full shape."""
+        """Fill defaults (accounts, token times), put RAM applications in full shape."""
         for key in self.access_keys.values():
             key.account_id = key.account_id or self.account_id
         for token in self.tokens.values():
@@ -235,6 +236,10 @@ class EmulatorState(StateModel):
             self.ensure_application(token.instance_id, token.application_id)
         for app_id, app in list(self.ram_applications.items()):
             self.ram_applications[app_id] = ram_application_record(app, self.account_id, now)
+
+    def application_tokens(self, instance_id: str, application_id: str) -> list[Token]:
+        """The tokens of one application, oldest first."""
+        return [t for t in self.tokens.values() if t.instance_id == instance_id and t.application_id == application_id]
 
     def ensure_application(self, instance_id: str, application_id: str) -> None:
         instance = self.instances.get(instance_id)
@@ -307,11 +312,12 @@ def demo_state(now: datetime | None = None) -> EmulatorState:
         }],
         "instances": [{"instanceId": "idaas_demo", "applications": [
             {"applicationId": "app_demo", "applicationName": "demo-app"}]}],
+        # Plain tokens that expire unless someone renews them (the sandbox's operator does).
         "tokens": [
             {"applicationTokenId": "token_demo", "instanceId": "idaas_demo", "applicationId": "app_demo",
-             "lifetime": 3600, "remint": True, "createTime": start, "description": "demo token, one hour"},
+             "lifetime": 3600, "createTime": start, "description": "demo token, one hour"},
             {"applicationTokenId": "token_demo_short", "instanceId": "idaas_demo", "applicationId": "app_demo",
-             "lifetime": 20, "remint": True, "createTime": start, "description": "demo token, 20 seconds"},
+             "lifetime": 120, "createTime": start, "description": "demo token, two minutes"},
         ],
         "ramApplications": [{
             "AppId": DEMO_RAM_APP_ID, "AppName": "demo-portal", "DisplayName": "Demo Portal",
