@@ -69,13 +69,31 @@ def test_renew_before_wins_over_the_default_percentage() -> None:
         (spec(rolloutRestartTargets=[{"kind": "Pod", "name": "x"}]), "rolloutRestartTargets.0.kind"),
         (spec(cloudAccessRef={"kind": "Cluster", "name": "default"}), "cloudAccessRef.kind"),
         (spec(secretName="typo"), "secretName"),
+        (spec(renewal={"strategy": "Renew"}), "renewal.strategy"),
+        (spec(renewal={"lifetime": "0"}), "renewal.lifetime"),
+        (spec(renewal={"lifetime": "90d"}), "renewal.lifetime"),
+        (spec(renewal={"retire": "Revoke"}), "renewal.retire"),
+        (spec(renewal={"retireAfter": "soon"}), "renewal.retireAfter"),
+        (spec(applicationTokenId=None, renewal={"strategy": "Extend"}), "applicationTokenId"),
     ],
 )
 def test_invalid_spec_is_rejected_naming_the_field(body: dict[str, Any], field: str) -> None:
     with pytest.raises(ValidationError) as caught:
         ApplicationTokenSpec.model_validate(body)
-    locations = {".".join(str(p) for p in error["loc"]) for error in caught.value.errors()}
-    assert any(loc == field or loc.startswith(field + ".") for loc in locations), locations
+    errors = caught.value.errors()
+    locations = {".".join(str(p) for p in error["loc"]) for error in errors}
+    # A rule across fields has no location of its own: its message names the field instead.
+    named = any(field in error["msg"] for error in errors if not error["loc"])
+    assert named or any(loc == field or loc.startswith(field + ".") for loc in locations), (locations, errors)
+
+
+def test_rotate_may_leave_out_the_token_id_and_renewal_has_product_defaults() -> None:
+    body = {k: v for k, v in MINIMAL.items() if k != "applicationTokenId"}
+    parsed = ApplicationTokenSpec.model_validate({**body, "renewal": {"strategy": "Rotate"}})
+    assert parsed.application_token_id is None
+    defaults = ApplicationTokenSpec.model_validate(MINIMAL).renewal
+    assert (defaults.strategy, defaults.lifetime, defaults.retire, defaults.retire_after) == (
+        "Extend", None, "Delete", "10m")
 
 
 def test_both_renew_rules_message_says_they_are_exclusive() -> None:

@@ -222,11 +222,11 @@ UNJITTERED = RefreshPolicy(max_jitter=timedelta(0))
 
 
 def test_renewal_passed_reads_again_at_min_interval_at_first() -> None:
-    # 1 h token: renewal was due 2 s ago, the cloud has not rotated it.
+    # 1 h token: renewal was due 2 s ago, nothing has renewed it.
     plan = read_plan(H, age=H - H * 0.33 + 2 * S, policy=UNJITTERED)
     assert plan.renew_at is not None and plan.renew_at < T0
     assert wait_of(plan) == POLICY.min_interval
-    assert "not rotated" in plan.why
+    assert "not been renewed" in plan.why
 
 
 def test_renewal_passed_backs_off_gently_and_is_capped() -> None:
