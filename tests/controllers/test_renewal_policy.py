@@ -143,6 +143,10 @@ def test_a_lost_create_is_found_by_its_exact_expiration_and_only_if_nobody_knows
     assert find_created(listed, pending, {"token_known"}) == "token_new"
     assert find_created(listed[:3], pending, {"token_known"}) is None
     assert find_created(listed, {"startedAt": "x"}, set()) is None
+    # A cloud that keeps only whole seconds: the one unknown token of that second, if it is alone.
+    rounded = [Listed("token_s", wanted - wanted % 1000, NOW), Listed("token_far", wanted + 5000, NOW)]
+    assert find_created(rounded, pending, set()) == "token_s"
+    assert find_created([*rounded, Listed("token_t", wanted - wanted % 1000, NOW)], pending, set()) is None
 
 
 @given(st.text(min_size=1, max_size=40), st.integers(min_value=60, max_value=10**8))

@@ -219,19 +219,28 @@ class Listed:
 
 def find_created(listed: Iterable[Listed], pending: Mapping[str, Any], known_ids: set[str]) -> str | None:
     """The token a recorded create made, if the listing holds it: the exact ExpirationTime sent,
-    created in the window around the recorded start, and not a token any resource already knows."""
+    created in the window around the recorded start, and not a token any resource already knows.
+
+    Whether the cloud keeps the milliseconds it is sent is not documented: if no token carries
+    the exact time, a single unknown one whose time is that second rounded is taken (two rotations
+    of one application in one second, both with lost answers, are then told apart by nothing)."""
     try:
         wanted = int(pending["expirationTime"])
     except (KeyError, TypeError, ValueError):
         return None
     started = parse_rfc3339(pending.get("startedAt"))
-    for token in listed:
-        if token.token_id in known_ids or token.expiration_ms != wanted:
-            continue
-        if started is not None and token.create_time is not None and abs(token.create_time - started) > CREATE_WINDOW:
-            continue
-        return token.token_id
-    return None
+    candidates = [
+        token for token in listed
+        if token.token_id not in known_ids and token.expiration_ms is not None
+        and abs(token.expiration_ms - wanted) < 1000
+        and not (started is not None and token.create_time is not None
+                 and abs(token.create_time - started) > CREATE_WINDOW)
+    ]
+    exact = [token for token in candidates if token.expiration_ms == wanted]
+    if exact:
+        return exact[0].token_id
+    rounded = [token for token in candidates if token.expiration_ms is not None and token.expiration_ms % 1000 == 0]
+    return rounded[0].token_id if len(rounded) == 1 else None
 
 
 # ---- Rotate: retiring what was replaced -----------------------------------------------------
