@@ -53,3 +53,36 @@ async def test_apply_then_wait_for_ready_then_list_by_category(
     code, output = await kubectl(kubeconfig, "get", "apptoken", "-n", scenario.NS, "billing-api",
                                  "-o", "jsonpath={.status.secretName}")
     assert (code, output) == (0, "billing-api")
+
+
+async def test_the_renewal_docs_kubectl_commands(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator, kubeconfig: Path
+) -> None:
+    """What the README and docs/ram-policies.md tell a user to type about renewal."""
+    scenario.standard_cluster(kube, cloud)
+    code, output = await kubectl(kubeconfig, "explain", "applicationtoken.spec.renewal")
+    assert code == 0, output
+    for field in ("strategy", "lifetime", "retire", "retireAfter", "Extend", "Rotate"):
+        assert field in output, output
+    # An identity that may read but not extend: Ready stays True, the failure is a RenewalFailed Event.
+    key = cloud.state.access_keys[scenario.AK_ID]
+    key.allowed_actions = ["eiam:ObtainApplicationToken"]
+    # Due at once: a third of 4h before expiry is already past for the demo's one-hour token.
+    token = scenario.application_token(renewal={"strategy": "Extend", "lifetime": "4h"})
+    code, output = await kubectl(kubeconfig, "apply", "-f", "-", stdin=yaml.safe_dump(token))
+    assert code == 0, output
+    code, output = await kubectl(kubeconfig, "wait", "--for=condition=Ready", "-n", scenario.NS,
+                                 "applicationtoken/billing-api", "--timeout=30s")
+    assert code == 0, output
+    for _ in range(60):
+        code, output = await kubectl(kubeconfig, "get", "events", "-A", "--field-selector", "reason=RenewalFailed",
+                                     "-o", "custom-columns=OBJECT:.involvedObject.name,MESSAGE:.message")
+        if "billing-api" in output:
+            break
+        await asyncio.sleep(0.5)
+    assert code == 0 and "billing-api" in output, output
+    advice = "Grant the RAM identity of the CloudAccess the permission eiam:UpdateApplicationTokenExpirationTime"
+    assert advice in output, output
+    code, output = await kubectl(kubeconfig, "get", "apptoken", "-n", scenario.NS, "billing-api", "-o",
+                                 "jsonpath={.status.conditions[?(@.type=='Ready')].status}")
+    assert (code, output) == (0, "True")

@@ -3,12 +3,17 @@
 Every tokensync object in them must pass its CRD schema and its model, every status example must
 use only fields the status has, every chart-values snippet must pass values.schema.json, and the
 metric and value tables must name what exists: a doc that invents a field fails here.
+docs/ram-policies.md grants each renewal strategy exactly the RAM actions tokensync calls with it
+(renewal_policy.RAM_ACTIONS), on least-privilege resources, and those policies are enough.
 """
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import json
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +23,17 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
+from tests import scenario
 from tests.api.schema_helpers import open_api_schema
+from tests.conftest import FAST_FORWARD
 from tests.deploy.rendering import CHART_DIR, REPO_ROOT
 from tokensync.api import ApplicationTokenSpec, CloudAccessSpec, ClusterCloudAccessSpec, RamApplicationSpec
+from tokensync.cloud.errors import AccessDeniedError
+from tokensync.controllers.renewal_policy import RAM_ACTIONS
+from tokensync.emulators.cloud import CloudEmulator
+from tokensync.emulators.kubernetes import KubernetesEmulator
 from tokensync.runtime import metrics
+from tokensync.runtime.operator import Operator
 
 DOCS = [REPO_ROOT / "README.md", REPO_ROOT / "deploy" / "README.md"]
 SPEC_MODELS: dict[str, type[BaseModel]] = {
@@ -138,3 +150,120 @@ def test_the_readme_metrics_table_is_exactly_what_tokensync_serves() -> None:
         if family.name.startswith("tokensync_"):
             served.add(f"{family.name}_total" if family.type == "counter" else family.name)
     assert documented == served
+
+
+# --- docs/ram-policies.md ------------------------------------------------------------------------
+
+RAM_POLICIES = REPO_ROOT / "docs" / "ram-policies.md"
+# The token resource of the EIAM API reference; "*" in place of the token ID: all of one application's.
+TOKEN_ARN = re.compile(r"^acs:eiam:(?P<region>[a-z0-9-]+|\*):(?P<account>\d+):instance/(?P<instance>idaas_[a-z0-9]+)"
+                       r"/application/(?P<application>app_[a-z0-9]+)/applicationtoken/(?P<token>token_[a-z0-9_]+|\*)$")
+# No token ID exists yet when these are called: they are granted on the application's tokens.
+APPLICATION_WIDE = {"eiam:CreateApplicationToken", "eiam:ListApplicationTokens"}
+
+
+def ram_policies() -> dict[str, list[dict[str, Any]]]:
+    """The JSON policy documents of docs/ram-policies.md, by the first word of the "## " heading above them."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for part in re.split(r"^## ", RAM_POLICIES.read_text(), flags=re.MULTILINE)[1:]:
+        title, _, body = part.partition("\n")
+        policies = [json.loads(text) for language, text in _FENCE.findall(body) if language == "json"]
+        if policies:
+            found[re.split(r"[\s:(]", title, maxsplit=1)[0]] = policies
+    return found
+
+
+def statements(policy: dict[str, Any]) -> list[dict[str, Any]]:
+    assert policy["Version"] == "1", policy
+    assert set(policy) == {"Version", "Statement"}, policy
+    for statement in policy["Statement"]:
+        assert statement["Effect"] == "Allow" and set(statement) == {"Effect", "Action", "Resource"}, statement
+        assert isinstance(statement["Action"], list) and isinstance(statement["Resource"], list), statement
+    return list(policy["Statement"])
+
+
+def granted(policy: dict[str, Any]) -> list[str]:
+    return [action for statement in statements(policy) for action in statement["Action"]]
+
+
+def test_the_ram_policies_grant_exactly_the_actions_each_renewal_strategy_needs() -> None:
+    policies = ram_policies()
+    assert set(policies) == {*RAM_ACTIONS, "RamApplication"}
+    for strategy, actions in RAM_ACTIONS.items():
+        (policy,) = policies[strategy]
+        listed = granted(policy)
+        assert len(listed) == len(set(listed)), f"{strategy}: an action granted twice: {listed}"
+        assert set(listed) == set(actions), f"{strategy}: the doc grants {sorted(listed)}, tokensync needs {actions}"
+    (ram_application,) = policies["RamApplication"]
+    assert granted(ram_application) == ["ram:GetApplication"]  # IMS's RAM code is ram (the API reference)
+    (statement,) = statements(ram_application)
+    assert [re.fullmatch(r"acs:ram::\d+:application/[A-Za-z0-9_.-]+", r) is not None
+            for r in statement["Resource"]] == [True]
+
+
+def test_the_ram_policies_are_least_privilege() -> None:
+    """One application's tokens at most; a named token wherever the strategy's tokens can be named
+    (None, Extend); the application's tokens only where they cannot (Create, List, and Rotate, whose
+    later tokens tokensync creates with IDs no one knows in advance)."""
+    for strategy in RAM_ACTIONS:
+        (policy,) = ram_policies()[strategy]
+        applications = set()
+        for statement in statements(policy):
+            assert all("*" not in action for action in statement["Action"]), statement
+            for resource in statement["Resource"]:
+                arn = TOKEN_ARN.fullmatch(resource)
+                assert arn is not None, f"{strategy}: {resource} is not a token ARN"
+                applications.add((arn["account"], arn["instance"], arn["application"]))
+                wide = arn["token"] == "*"
+                if set(statement["Action"]) & APPLICATION_WIDE:
+                    assert wide, f"{strategy}: Create/List are on the application's tokens: {resource}"
+                assert wide == (strategy == "Rotate"), f"{strategy}: {resource}"
+        assert len(applications) == 1, f"{strategy}: {applications}"
+
+
+def test_the_ram_policies_doc_quotes_what_tokensync_says_about_a_missing_permission() -> None:
+    text = " ".join(RAM_POLICIES.read_text().split())
+    for action in sorted({a for actions in RAM_ACTIONS.values() for a in actions}):
+        advice = AccessDeniedError(code="Forbidden.RAM", message="denied", ram_action=action).describe_advice()
+        assert action in text
+        if action == "eiam:UpdateApplicationTokenExpirationTime":
+            assert advice in text, advice
+    # Where the controller's messages send a user.
+    source = (REPO_ROOT / "operator" / "tokensync" / "controllers" / "application_token.py").read_text()
+    assert "docs/ram-policies.md" in source and RAM_POLICIES.exists()
+    assert "docs/ram-policies.md" in DOCS[0].read_text()
+
+
+@FAST_FORWARD
+async def test_an_identity_with_only_the_documented_policy_renews_with_each_strategy(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator
+) -> None:
+    """Each strategy's documented actions, and no others, on an AccessKey of its own: a token is
+    extended, or rotated and its predecessor disabled and deleted, with no RenewalFailed. (The cloud
+    emulator checks actions, not resource ARNs: the ARNs are the test above.)"""
+    scenario.standard_cluster(kube, cloud)
+    for strategy, policies in ram_policies().items():
+        if strategy not in RAM_ACTIONS:
+            continue
+        name = strategy.lower()
+        cloud.add_access_key(f"key-{name}", f"secret-{name}", allowed_actions=granted(policies[0]))
+        kube.create(scenario.access_key_secret(namespace=scenario.NS, name=f"key-{name}", key_id=f"key-{name}",
+                                               secret=f"secret-{name}"))
+        kube.create(scenario.cloud_access(cloud, name=f"access-{name}", secret_name=f"key-{name}"))
+        cloud.add_token(f"token_{name}", lifetime=timedelta(minutes=30))
+        kube.create(scenario.application_token(
+            name, token_id=f"token_{name}", cloudAccessRef={"kind": "CloudAccess", "name": f"access-{name}"},
+            renewal={"strategy": strategy, "retireAfter": "1m"}))
+    for name in ("none", "extend", "rotate"):
+        await scenario.eventually(scenario.is_ready(kube, name))
+    await asyncio.sleep(timedelta(minutes=25).total_seconds())  # past the renewal moment (20 min)
+
+    for name in ("none", "extend", "rotate"):
+        reasons = scenario.event_reasons(kube, name)
+        assert "RenewalFailed" not in reasons and "SyncFailed" not in reasons, scenario.events(kube, name)
+        assert scenario.condition(kube, name)["status"] == "True", scenario.condition(kube, name)
+    assert "Extended" in scenario.event_reasons(kube, "extend")
+    assert {"Rotated", "Retired"} <= set(scenario.event_reasons(kube, "rotate"))
+    assert "token_rotate" not in cloud.state.tokens  # disabled, then deleted
+    assert "TokenExpiring" in scenario.event_reasons(kube, "none")
+    assert cloud.answers("CreateApplicationToken") >= 1 and cloud.answers("DeleteApplicationToken") >= 1

@@ -10,14 +10,13 @@ reporting are in synced_resource.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from pydantic import SecretStr, ValidationError
+from pydantic import ValidationError
 
 from tokensync.api.application_token import ApplicationTokenSpec
 from tokensync.api.common import GROUP, VERSION, parse_duration
@@ -64,8 +63,6 @@ from tokensync.controllers.synced_resource import (
     ready_status,
 )
 from tokensync.controllers.target_writer import (
-    EXPIRES_AT_ANNOTATION,
-    DesiredTarget,
     Owner,
     TargetConflict,
     TargetRefused,
@@ -73,8 +70,9 @@ from tokensync.controllers.target_writer import (
     source_of,
     write_target,
 )
-from tokensync.controllers.templates import TemplateError, render_templates
+from tokensync.controllers.templates import TemplateError
 from tokensync.controllers.token_renewal import Rotated, TokenRenewal
+from tokensync.controllers.token_secret import CachedToken, desired_secret, token_fingerprint
 from tokensync.kube.errors import KubeApiError
 from tokensync.kube.resources import SECRETS, Resource
 from tokensync.runtime import metrics
@@ -82,33 +80,6 @@ from tokensync.runtime import metrics
 logger = logging.getLogger(__name__)
 
 APPLICATION_TOKENS = Resource(GROUP, VERSION, "applicationtokens")
-DEFAULT_KEYS = ("token", "tokenType", "expiresAt")
-
-
-@dataclass(frozen=True)
-class CachedToken:
-    """The last token written, in memory only: repairs a deleted Secret without a cloud read."""
-
-    token: ApplicationToken
-    fingerprint: str
-
-
-def token_fingerprint(uid: str, token: SecretStr) -> str:
-    """Detects a changed token value across restarts without storing the value."""
-    return hashlib.sha256(uid.encode() + b"\0" + token.get_secret_value().encode()).hexdigest()[:32]
-
-
-def secret_values(token: ApplicationToken) -> dict[str, str]:
-    """What a Secret template may see; nothing else is reachable from the sandbox."""
-    return {
-        "token": token.token.get_secret_value(),
-        "tokenType": token.token_type,
-        "expiresAt": rfc3339(token.expiration_time) or "",
-        "expirationTime": str(int(token.expiration_time.timestamp() * 1000)),
-        "applicationTokenId": token.application_token_id,
-        "applicationId": token.application_id,
-        "instanceId": token.instance_id,
-    }
 
 
 def refresh_policy(spec: ApplicationTokenSpec, defaults: RefreshPolicy) -> RefreshPolicy:
@@ -324,7 +295,9 @@ class ApplicationTokenController(SyncedResourceController):
                             transient=False, started=started)
             return
         except CloudError as error:
-            await self.fail(key, body, reason=error.reason, message=_explained(error, spec), retryable=True,
+            token_id = current_token_id(spec.application_token_id, self._status(key, body))
+            await self.fail(key, body, reason=error.reason, retryable=True,
+                            message=_explained(error, spec.instance_id, spec.application_id, token_id),
                             transient=error.retryable, started=started,
                             retry_after=timedelta(seconds=error.retry_after) if error.retry_after else None)
             return
@@ -444,7 +417,7 @@ class ApplicationTokenController(SyncedResourceController):
             "renewalLifetime": None if settings.lifetime else duration_text(fetched.lifetime),
             "retiringTokens": retiring_as_status(fetched.retiring),
         }
-        renewal_failed = _renewal_failure_text(fetched.renewal_error, spec)
+        renewal_failed = _renewal_failure_text(fetched, spec)
         if token.status.lower() == "disabled":
             await self.fail(key, body, reason="TokenDisabled", event_reason="TokenDisabled", extra=fields,
                             message=f"application token {fetched.token_id} is disabled in IDaaS instance "
@@ -541,7 +514,7 @@ class ApplicationTokenController(SyncedResourceController):
                                    f"the token in Secret {secret_name} changed (now token {fetched.token_id})")
         if fetched.renewal_error is not None:
             await self.events.post(body, "Warning", "RenewalFailed",
-                                   f"{_renewal_failure_text(fetched.renewal_error, spec)}; the Secret keeps token "
+                                   f"{_renewal_failure_text(fetched, spec)}; the Secret keeps token "
                                    f"{fetched.token_id}, valid until {rfc3339(token.expiration_time)}")
 
     async def _warn_expiring(
@@ -608,9 +581,10 @@ class ApplicationTokenController(SyncedResourceController):
                 except CloudError as error:
                     retry = now + RETIRE_RETRY
                     metrics.record_renewal(settings.strategy, error.reason)
+                    explained = _explained(error, renewal.instance_id, renewal.application_id, entry.token_id)
                     await self.events.post(body, "Warning", "RenewalFailed",
-                                           f"could not retire replaced token {entry.token_id}: "
-                                           f"{_explained(error, None)}; retrying in {RETIRE_RETRY.seconds}s")
+                                           f"could not retire replaced token {entry.token_id}: {explained}; "
+                                           f"retrying in {RETIRE_RETRY.seconds}s")
                     continue
                 left = [e for e in left if e.token_id != entry.token_id]
                 logger.info("ApplicationToken %s/%s: retired token %s (%s)", key[0], key[1], entry.token_id,
@@ -635,28 +609,13 @@ class ApplicationTokenController(SyncedResourceController):
         repair: bool,
         unread: bool = False,
     ) -> _Written | None:
-        """Write the Secret and restart workloads on a new value; None after reporting a failure."""
-        values = secret_values(token)
-        target = spec.secret
+        """Write the Secret; None after reporting a failure (the last Secret is kept)."""
         try:
-            if target.template:
-                data = render_templates(target.template, values)
-            else:
-                data = {k: values[k] for k in DEFAULT_KEYS}
+            desired = desired_secret(spec, secret_name, token)
         except TemplateError as exc:
             await self.fail(key, body, reason="InvalidSpec", message=f"{exc}; the last Secret is kept",
                             retryable=False, transient=False, started=started)
             return None
-        desired = DesiredTarget(
-            resource=SECRETS,
-            name=secret_name,
-            data=data,
-            creation_policy=target.creation_policy,
-            deletion_policy=target.deletion_policy,
-            secret_type=target.type,
-            labels=dict(target.labels or {}),
-            annotations={**dict(target.annotations or {}), EXPIRES_AT_ANNOTATION: values["expiresAt"]},
-        )
         try:
             try:
                 outcome = await write_target(self.kube, owner, desired, existing)
@@ -747,19 +706,22 @@ def _earliest(*moments: datetime | None) -> datetime | None:
     return min(present) if present else None
 
 
-def _explained(error: CloudError, spec: ApplicationTokenSpec | None) -> str:
-    """The error, and for a refused permission the resource to grant it on (the error names the action)."""
+def _explained(error: CloudError, instance_id: str, application_id: str, token_id: str | None) -> str:
+    """The error, and for a refused permission the resource to grant it on (the error names the
+    action). ``token_id``: the token the call was about (Create and List are about all of them)."""
     text = str(error)
-    if isinstance(error, AccessDeniedError) and error.action and spec is not None:
+    if isinstance(error, AccessDeniedError) and error.action:
         per_token = error.action not in ("CreateApplicationToken", "ListApplicationTokens")
-        token = (spec.application_token_id or "*") if per_token else "*"
-        text += (f" Resource: acs:eiam:*:*:instance/{spec.instance_id}/application/{spec.application_id}/"
-                 f"applicationtoken/{token} (see docs/ram-policies.md).")
+        token = (token_id or "*") if per_token else "*"
+        text += (f" Resource: acs:eiam:*:*:instance/{instance_id}/application/{application_id}/"
+                 f"applicationtoken/{token} (see docs/ram-policies.md)")
     return text
 
 
-def _renewal_failure_text(error: CloudError | None, spec: ApplicationTokenSpec) -> str | None:
-    return None if error is None else _explained(error, spec)
+def _renewal_failure_text(fetched: _Fetched, spec: ApplicationTokenSpec) -> str | None:
+    if fetched.renewal_error is None:
+        return None
+    return _explained(fetched.renewal_error, spec.instance_id, spec.application_id, fetched.token_id)
 
 
 def _expired_advice(settings: RenewalSettings) -> str:
