@@ -4,7 +4,12 @@ For each fault: the last good Secret is never deleted or blanked, the resource s
 with the reason that names the problem, the retries follow the documented backoff (counted in
 cloud calls: every failed sync makes the client's 3 attempts, and failed syncs are spaced by
 ``5 s * 2^(n-1)`` capped at 30 min, with equal jitter for transient faults), and once the cloud
-answers again the Secret holds the current token by the next planned attempt.
+answers again the Secret holds the token as the cloud holds it now by the next planned attempt.
+
+A token's value never changes by itself (notes/alibaba-cloud-wire.md), so what the outage hides
+is a change a person makes meanwhile: the token extended in the console (same value, a later
+ExpirationTime), which the Secret's ``expiresAt`` must show once the cloud answers again. A token
+that expires during an outage is renewed (spec.renewal Extend, the default) once it is back.
 
 Every kind the cloud emulator can inject is covered: 5xx, timeouts (latency beyond the client's
 10 s timeout), connection resets, throttling with and without ``x-acs-retry-after``, malformed
@@ -97,10 +102,9 @@ def everything_a_user_can_read(kube: KubernetesEmulator, caplog: pytest.LogCaptu
 
 
 async def ready_token(kube: KubernetesEmulator, cloud: CloudEmulator, *, token_id: str = "token_day",
-                      lifetime: timedelta = timedelta(days=1), remint_after: timedelta | None = timedelta(hours=12),
-                      name: str = "svc") -> dict[str, str]:
+                      lifetime: timedelta = timedelta(days=1), name: str = "svc") -> dict[str, str]:
     """A resource whose token is in its Secret; returns the Secret's data."""
-    cloud.add_token(token_id, lifetime=lifetime, remint_after=remint_after)
+    cloud.add_token(token_id, lifetime=lifetime)
     scenario.standard_cluster(kube, cloud)
     kube.create(scenario.application_token(name, token_id=token_id))
     await eventually(is_ready(kube, name))
@@ -127,15 +131,28 @@ async def secret_stays(kube: KubernetesEmulator, name: str, good: dict[str, str]
 async def recovers_by_the_next_attempt(kube: KubernetesEmulator, cloud: CloudEmulator, clock: LoopClock,
                                        name: str, token_id: str, *, slack: float = 12.0) -> None:
     """The cloud answers again: by the planned next attempt (plus the attempt itself), the Secret
-    holds the cloud's current token and the resource is Ready."""
+    holds the token as the cloud holds it now (value and expiry) and the resource is Ready."""
     planned = parse_rfc3339(status(kube, name)["nextRefreshTime"])
     assert planned is not None
     wait = (planned - clock.now()).total_seconds()
     assert wait <= MAX_BACKOFF, f"the next attempt is {wait:.0f}s away: more than one backoff step"
     await asyncio.sleep(max(wait, 0.0) + slack)
-    assert (secret_data(kube, name) or {}).get("token") == cloud.token_value(token_id)
+    data = secret_data(kube, name) or {}
+    live = cloud.token(token_id)
+    assert data.get("token") == live.value
+    assert live.expiration_time is not None
+    assert parse_rfc3339(data.get("expiresAt")) == live.expiration_time.replace(microsecond=0)
     assert condition(kube, name)["status"] == "True"
     assert status(kube, name)["failedAttempts"] == 0
+
+
+def extended_in_the_console(cloud: CloudEmulator, clock: LoopClock, token_id: str = "token_day") -> datetime:
+    """What a person does meanwhile: the token's expiry moved two days ahead (same value)."""
+    later = clock.now() + timedelta(days=2)
+    cloud.set_token_expiration(token_id, later)
+    expiration = cloud.token(token_id).expiration_time
+    assert expiration is not None
+    return expiration
 
 
 TRANSIENT_FAULTS: dict[str, tuple[dict[str, Any], str, float]] = {
@@ -186,13 +203,15 @@ async def test_a_transient_fault_keeps_the_secret_backs_off_and_recovers(
     assert failed * CLIENT_ATTEMPTS <= calls <= failed * CLIENT_ATTEMPTS + CLIENT_ATTEMPTS
     assert calls - calls_at_first_failure <= (most - 1) * CLIENT_ATTEMPTS + CLIENT_ATTEMPTS
 
-    new_value = cloud.rotate_token("token_day")  # what the cloud hands out once it answers again
+    extended = extended_in_the_console(cloud, clock)  # what the cloud holds once it answers again
+    assert secret_data(kube, "svc") == good  # not seen yet: the cloud still fails every read
     cloud.clear_faults()
     await recovers_by_the_next_attempt(kube, cloud, clock, "svc", "token_day")
-    assert (secret_data(kube, "svc") or {})["token"] == new_value
+    assert parse_rfc3339((secret_data(kube, "svc") or {})["expiresAt"]) == extended.replace(microsecond=0)
+    assert (secret_data(kube, "svc") or {})["token"] == good["token"]  # the value never changes by itself
     assert condition(kube, "svc", condition_type="Reconciling") == {}
     everything = everything_a_user_can_read(kube, caplog)
-    assert good["token"] not in everything and new_value not in everything
+    assert good["token"] not in everything
     assert scenario.AK_SECRET not in everything
 
 
@@ -257,10 +276,10 @@ async def test_an_answer_missing_fields_is_cloud_unavailable_and_keeps_the_secre
     assert cloud.calls(OBTAIN) - calls == 1
     await secret_stays(kube, "svc", good, seconds=1800)
 
-    new_value = cloud.rotate_token("token_day")
+    extended = extended_in_the_console(cloud, clock)
     reshaped_answers(None)
     await recovers_by_the_next_attempt(kube, cloud, clock, "svc", "token_day")
-    assert (secret_data(kube, "svc") or {})["token"] == new_value
+    assert parse_rfc3339((secret_data(kube, "svc") or {})["expiresAt"]) == extended.replace(microsecond=0)
     assert good["token"] not in everything_a_user_can_read(kube, caplog)
 
 
@@ -270,11 +289,10 @@ async def test_a_token_that_expires_while_the_cloud_is_down(
 ) -> None:
     """An outage starts before the renewal and lasts past the expiry: the expired value stays in
     the Secret (an app holding it fails the same as one holding nothing, but a blank Secret would
-    also break restarts), retries get denser as the expiry nears, and the renewal comes within
-    one backoff step of the cloud's return."""
+    also break restarts), retries get denser as the expiry nears, and the renewal (Extend, the
+    default: the same value, a new expiry) comes within one backoff step of the cloud's return."""
     caplog.set_level(logging.DEBUG)
-    good = await ready_token(kube, cloud, token_id="token_hour", lifetime=timedelta(hours=1),
-                             remint_after=timedelta(minutes=30))
+    good = await ready_token(kube, cloud, token_id="token_hour", lifetime=timedelta(hours=1))
     expires = parse_rfc3339(good["expiresAt"])
     assert expires is not None
     await asyncio.sleep(10 * 60)  # the renewal is due at 40 min: the outage comes before it
@@ -282,9 +300,9 @@ async def test_a_token_that_expires_while_the_cloud_is_down(
     cloud.inject_fault(action=OBTAIN, status=503, code="ServiceUnavailable")
     outage_start = clock.now()
     await eventually(has_reason(kube, "svc", "CloudUnavailable"), timeout=3600, step=5)
-    # Until 25 minutes past the expiry: the cloud re-mints every 30 minutes (at expiry + 30 min),
-    # and the recovery must not race that re-mint.
+    # Until 25 minutes past the expiry: nothing renews the token meanwhile, it stays expired.
     await secret_stays(kube, "svc", good, seconds=(expires - clock.now()).total_seconds() + 1500, step=120)
+    assert cloud.calls("UpdateApplicationTokenExpirationTime") == 0
     assert clock.now() > expires
     last_quarter_hour = [t for t in call_log.times[OBTAIN] if expires - timedelta(minutes=15) <= t < expires]
     assert len(last_quarter_hour) >= 3 * CLIENT_ATTEMPTS, "retries did not get denser as the expiry neared"
@@ -296,5 +314,8 @@ async def test_a_token_that_expires_while_the_cloud_is_down(
     cloud.clear_faults()
     await recovers_by_the_next_attempt(kube, cloud, clock, "svc", "token_hour")
     renewed = parse_rfc3339((secret_data(kube, "svc") or {})["expiresAt"])
-    assert renewed is not None and renewed > clock.now()
+    assert renewed is not None and renewed > clock.now() + timedelta(minutes=50)  # now + the 1 h lifetime
+    assert (secret_data(kube, "svc") or {})["token"] == good["token"]  # extended, not replaced
+    assert cloud.calls("UpdateApplicationTokenExpirationTime") == 1
+    assert "Extended" in scenario.event_reasons(kube, "svc")
     assert good["token"] not in everything_a_user_can_read(kube, caplog)

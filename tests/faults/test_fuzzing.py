@@ -284,6 +284,14 @@ def force_sync(kube: KubernetesEmulator, name: str, value: str) -> None:
     kube.patch(API, "applicationtokens", NS, name, {"metadata": {"annotations": {"tokensync.dev/force-sync": value}}})
 
 
+def point_at_a_new_token(kube: KubernetesEmulator, cloud: CloudEmulator, token_id: str, value: str | None = None,
+                         name: str = "svc") -> None:
+    """A token's value never changes by itself: a Secret gets a new (odd) value when the user points
+    the resource at another token (made in the console with that value)."""
+    cloud.add_token(token_id, lifetime=timedelta(days=1), value=value)
+    kube.patch(API, "applicationtokens", NS, name, {"spec": {"applicationTokenId": token_id}})
+
+
 async def ready_token(kube: KubernetesEmulator, cloud: CloudEmulator, name: str, token_id: str,
                       **spec: Any) -> dict[str, str]:
     """A resource whose day-long token is in its Secret; returns the Secret's data."""
@@ -426,6 +434,8 @@ async def test_random_cloud_answers_never_break_the_last_good_secret(
         if category == "malformed":
             reshaped_answers(break_answer(example))
         else:
+            # Odd bytes on the wire, not a cloud behaviour (a token's value never changes by itself):
+            # whatever value an answer carries is what the Secret must hold, exactly.
             token = f"{example['token']}~fuzz{step:03d}-a9c3e7f1d2b4"  # unique, long enough to scan for
             expires = clock.now() + timedelta(hours=20)
             millis = int(expires.timestamp() * 1000)
@@ -477,8 +487,8 @@ async def test_a_large_token_that_fits_is_written_exactly(
     capture_logs(caplog)
     await ready_token(kube, cloud, "svc", "token_day")
     value = "Ω" + "k" * (HUGE_OK - 2) + "Ω"
-    cloud.set_token_value("token_day", value)
-    force_sync(kube, "svc", "large")
+    # A token's value never changes: the user points the resource at a token that has this one.
+    point_at_a_new_token(kube, cloud, "token_large", value)
     await eventually(lambda: (secret_data(kube, "svc") or {}).get("token") == value, timeout=60)
     assert condition(kube, "svc")["status"] == "True"
     assert value not in everything_a_user_can_read(kube, caplog)
@@ -674,8 +684,7 @@ async def test_a_secret_the_api_server_refuses_ends_ready_false(
 ) -> None:
     good = await ready_token(kube, cloud, "svc", "token_day")
     if cause == "token-over-1MiB":
-        cloud.set_token_value("token_day", "k" * (ONE_MIB + 1))
-        force_sync(kube, "svc", cause)
+        point_at_a_new_token(kube, cloud, "token_huge", "k" * (ONE_MIB + 1))
     elif cause == "templates-over-1MiB":
         big = {f"part{i}": "{{ 'x' * 250000 }}" for i in range(5)}  # each under the per-key limit
         kube.apply(scenario.application_token("svc", token_id="token_day", secret={"template": big}))
@@ -683,8 +692,7 @@ async def test_a_secret_the_api_server_refuses_ends_ready_false(
         # What a real API server answers for, e.g., a label key it does not accept.
         kube.inject_fault("PATCH", r"/secrets/svc$", status=422, times=10**6,
                           message='Secret "svc" is invalid: metadata.labels: Invalid value')
-        cloud.rotate_token("token_day")
-        force_sync(kube, "svc", cause)
+        point_at_a_new_token(kube, cloud, "token_next")  # a new value for the Secret: a PATCH
     reads = cloud.calls(OBTAIN)
     await asyncio.sleep(300)
     ready, more_reads = condition(kube, "svc"), cloud.calls(OBTAIN) - reads

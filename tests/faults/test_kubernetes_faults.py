@@ -1,9 +1,16 @@
 """The Kubernetes fault matrix: the API server failing tokensync's reads and writes, watches
 dropped or expired (410 Gone), and the operator stopped part-way through a sync and started again.
 
-What a user must never see: a lost update (the Secret not holding the token the cloud hands
-out), a duplicated one (two rollout restarts for one token change, or a rollout restart without a
-token change), or a Secret written again when nothing changed.
+What a user must never see: a lost update (the Secret not holding the resource's current token),
+a duplicated one (two rollout restarts for one token change, a rollout restart without a token
+change, or two tokens created for one rotation), or a Secret written again when nothing changed.
+
+A token's value never changes by itself: a new value comes from tokensync's own rotation
+(``renewal.strategy: Rotate``, here a 1 h token rotated at about 40 min of fast-forwarded time, or
+at once when a person expires it in the console), or from the user pointing the resource at
+another token. Test-side hooks (``when_request``) fail a request only once an earlier one arrived,
+to hit a step after the Secret write. Precise crash points of a rotation are in
+``test_rotation_crashes.py``.
 
 The Kubernetes emulator injects HTTP errors per method and path (any status: 409, 500, 503...),
 ends watch streams (``close_watches``) and forgets watch history so a resumed watch gets 410
@@ -15,9 +22,11 @@ SIGTERM), and starting a new one with the faults gone.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,6 +37,7 @@ from tokensync.clock import LoopClock
 from tokensync.controllers.status_report import parse_rfc3339
 from tokensync.emulators.cloud import CloudEmulator
 from tokensync.emulators.kubernetes import KubernetesEmulator
+from tokensync.emulators.kubernetes.errors import ApiError
 from tokensync.kube.config import load_connection_settings
 from tokensync.runtime import metrics
 from tokensync.runtime.operator import Operator, running_operator
@@ -35,7 +45,7 @@ from tokensync.runtime.operator import Operator, running_operator
 pytestmark = FAST_FORWARD
 
 API = scenario.API
-OBTAIN = "ObtainApplicationToken"
+OBTAIN, CREATE = "ObtainApplicationToken", "CreateApplicationToken"
 TOKEN_PATH = f"/apis/{API}/namespaces/{NS}/applicationtokens/svc"
 STATUS_PATH = f"{TOKEN_PATH}/status$"
 SECRET_PATH = f"/api/v1/namespaces/{NS}/secrets"
@@ -64,14 +74,50 @@ def holds_the_cloud_token(kube: KubernetesEmulator, cloud: CloudEmulator,
     return check
 
 
-def setup(kube: KubernetesEmulator, cloud: CloudEmulator, *, restart_target: bool = False) -> None:
-    cloud.add_token("token_day", lifetime=timedelta(days=1))
+def holds_a_rotated_token(kube: KubernetesEmulator, cloud: CloudEmulator) -> Callable[[], bool]:
+    """The Secret holds the resource's current token, one tokensync made to replace token_day."""
+    def check() -> bool:
+        current = status(kube, "svc").get("applicationTokenId")
+        if current in (None, "token_day") or current not in cloud.state.tokens:
+            return False
+        return (secret_data(kube, "svc") or {}).get("token") == cloud.token_value(str(current))
+    return check
+
+
+def setup(kube: KubernetesEmulator, cloud: CloudEmulator, *, restart_target: bool = False,
+          rotate: bool = False) -> None:
+    """``rotate``: a 1 h token that tokensync rotates at about 40 min (else a day-long one, extended)."""
+    cloud.add_token("token_day", lifetime=timedelta(hours=1) if rotate else timedelta(days=1))
     scenario.standard_cluster(kube, cloud)
-    spec: dict[str, object] = {}
+    spec: dict[str, Any] = {}
     if restart_target:
         kube.create(scenario.deployment("svc-app"))
         spec["rolloutRestartTargets"] = [{"kind": "Deployment", "name": "svc-app"}]
+    if rotate:
+        spec["renewal"] = {"strategy": "Rotate", "retireAfter": "5m"}
     kube.create(scenario.application_token("svc", token_id="token_day", **spec))
+
+
+async def rotation_made(cloud: CloudEmulator) -> None:
+    """Fast-forward until tokensync has created the replacing token (its renewal moment)."""
+    await eventually(lambda: cloud.calls(CREATE) >= 1, timeout=2 * 3600, step=5)
+
+
+def when_request(kube: KubernetesEmulator, monkeypatch: pytest.MonkeyPatch, method: str, path: str,
+                 then: Callable[[], object]) -> None:
+    """Call ``then`` once, as the first request matching ``method`` and ``path`` arrives (before it is
+    handled, so faults ``then`` injects apply to later requests only)."""
+    take = kube.faults.take
+    armed = [True]
+
+    def take_and_watch(request_method: str, request_path: str) -> ApiError | None:
+        error = take(request_method, request_path)
+        if armed[0] and request_method == method and re.search(path, request_path):
+            armed[0] = False
+            then()
+        return error
+
+    monkeypatch.setattr(kube.faults, "take", take_and_watch)
 
 
 FIRST_SYNC_FAULTS = {
@@ -109,41 +155,48 @@ async def test_api_errors_during_the_first_sync_are_retried_without_duplicate_wr
 async def test_a_failed_secret_update_is_retried_until_the_new_token_is_written(
     kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator, code: int,
 ) -> None:
-    setup(kube, cloud)
+    setup(kube, cloud, rotate=True)
     await eventually(is_ready(kube, "svc"))
-    cloud.rotate_token("token_day")
+    # The Secret is patched only when its token changes: the rotation's write fails three times.
     kube.inject_fault("PATCH", f"{SECRET_PATH}/svc$", status=code, times=3)
-    force_sync(kube, f"rotate-{code}")
-    await eventually(holds_the_cloud_token(kube, cloud), timeout=120)
+    await rotation_made(cloud)
+    await eventually(holds_a_rotated_token(kube, cloud), timeout=120)
     await eventually(is_ready(kube, "svc"))
+    assert kube.write_counts.get(("secrets", "patch"), 0) == 1
     assert event_reasons(kube, "svc").count("Rotated") == 1
+    assert cloud.calls(CREATE) == 1  # the failed writes were retried, not the rotation
 
 
 async def test_a_status_conflict_after_a_rotation_still_restarts_the_workloads_once(
-    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator,
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    setup(kube, cloud, restart_target=True)
+    setup(kube, cloud, restart_target=True, rotate=True)
     await eventually(is_ready(kube, "svc"))
-    cloud.rotate_token("token_day")
-    kube.inject_fault("PATCH", STATUS_PATH, status=409, times=1)
-    force_sync(kube, "rotate")
-    await eventually(holds_the_cloud_token(kube, cloud), timeout=60)
-    await eventually(lambda: status(kube, "svc").get("lastForceSync") == "rotate", timeout=60)
+    # The status write that follows the Secret's new value meets a conflict.
+    when_request(kube, monkeypatch, "PATCH", f"{SECRET_PATH}/svc$",
+                 lambda: kube.inject_fault("PATCH", STATUS_PATH, status=409, times=1))
+    await rotation_made(cloud)
+    await eventually(holds_a_rotated_token(kube, cloud), timeout=60)
+    await eventually(lambda: not status(kube, "svc").get("pendingRolloutRestarts"), timeout=60)
+    await asyncio.sleep(60)
     assert restarted_at(kube) is not None
     assert event_reasons(kube, "svc").count("RolloutRestarted") == 1
+    assert cloud.calls(CREATE) == 1
 
 
 async def test_a_failed_rollout_restart_is_retried(
     kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator,
 ) -> None:
-    setup(kube, cloud, restart_target=True)
+    setup(kube, cloud, restart_target=True, rotate=True)
     await eventually(is_ready(kube, "svc"))
-    cloud.rotate_token("token_day")
     kube.inject_fault("PATCH", f"{DEPLOYMENT_PATH}$", status=503, times=1)
-    force_sync(kube, "rotate")
-    await eventually(holds_the_cloud_token(kube, cloud), timeout=60)
-    await asyncio.sleep(600)
+    await rotation_made(cloud)
+    await eventually(holds_a_rotated_token(kube, cloud), timeout=60)
+    await asyncio.sleep(60)
     assert restarted_at(kube) is not None, "the workload still runs with the old token"
+    assert event_reasons(kube, "svc").count("RolloutRestarted") == 1
+    # The replaced token is retired only after the restart (and retireAfter): still there now.
+    assert "token_day" in cloud.state.tokens
 
 
 @pytest.mark.parametrize("how", ["closed", "410-gone"])
@@ -157,68 +210,82 @@ async def test_changes_made_while_the_watch_was_down_are_seen(
         if how == "410-gone":
             kube.expire_watch_history()
         kube.close_watches()
-        # Made right away, before the operator's watch is back: it must still see them.
-        new_value = cloud.rotate_token("token_day")
+        # Made right away, before the operator's watch is back, it must still see them: the user
+        # points the resource at another token (one made in the console), asks for a read, and
+        # someone deletes the Secret.
+        token_id = f"token_next_{round_number}"
+        new_value = cloud.add_token(token_id, lifetime=timedelta(days=1)).value
+        kube.patch(API, "applicationtokens", NS, "svc", {"spec": {"applicationTokenId": token_id}})
         force_sync(kube, f"{how}-{round_number}")
         kube.delete("v1", "secrets", NS, "svc")
         await eventually(lambda v=new_value: (secret_data(kube, "svc") or {}).get("token") == v, timeout=120)
         await eventually(lambda n=round_number: status(kube, "svc").get("lastForceSync") == f"{how}-{n}", timeout=60)
-    assert cloud.calls(OBTAIN) - reads <= 3 * 2  # one read per forced sync (a relist may add one each)
+        assert status(kube, "svc")["applicationTokenId"] == token_id
+    assert cloud.calls(OBTAIN) - reads <= 3 * 2  # one read per change (a relist may add one each)
     await asyncio.sleep(300)
     assert condition(kube, "svc")["status"] == "True"
+    assert status(kube, "svc")["observedGeneration"] == (kube.get(API, "applicationtokens", NS, "svc") or {})[
+        "metadata"]["generation"]
 
 
 KILL_POINTS = {
-    # id: the step whose requests fail, so the sync stops right before it
-    "before-secret-write": ("PATCH", f"{SECRET_PATH}/svc$"),
-    "before-rollout-restart": ("PATCH", f"{DEPLOYMENT_PATH}$"),
-    "before-status-write": ("PATCH", STATUS_PATH),
+    # id: (the request that arms the faults or None: at once, the step whose requests then fail)
+    "before-secret-write": (None, ("PATCH", f"{SECRET_PATH}/svc$")),
+    "before-rollout-restart": (None, ("PATCH", f"{DEPLOYMENT_PATH}$")),
+    "before-status-write": (("PATCH", f"{SECRET_PATH}/svc$"), ("PATCH", STATUS_PATH)),  # after the Secret's
 }
 
 
 @pytest.mark.parametrize("point", list(KILL_POINTS))
 async def test_an_operator_stopped_mid_sync_finishes_the_work_once_after_a_restart(
-    kube: KubernetesEmulator, cloud: CloudEmulator, kubeconfig: Path, clock: LoopClock, point: str,
+    kube: KubernetesEmulator, cloud: CloudEmulator, kubeconfig: Path, clock: LoopClock,
+    monkeypatch: pytest.MonkeyPatch, point: str,
 ) -> None:
-    setup(kube, cloud, restart_target=True)
+    setup(kube, cloud, restart_target=True, rotate=True)
     connection = load_connection_settings(str(kubeconfig))
+    armed_by, (method, path) = KILL_POINTS[point]
     async with running_operator(Operator(connection, clock=clock), settings=operator_settings()):
         await eventually(is_ready(kube, "svc"))
         assert restarted_at(kube) is None  # the first token is not a rotation
-        new_value = cloud.rotate_token("token_day")
-        method, path = KILL_POINTS[point]
-        kube.inject_fault(method, path, status=500, times=10**6)
-        force_sync(kube, "rotate")
+        if armed_by is None:
+            kube.inject_fault(method, path, status=500, times=10**6)
+        else:
+            when_request(kube, monkeypatch, *armed_by, lambda: kube.inject_fault(method, path, status=500,
+                                                                                times=10**6))
+        await rotation_made(cloud)
         await asyncio.sleep(3)  # the sync fails at that step (and is retried in 5 s)
     kube.clear_faults()
     async with running_operator(Operator(connection, clock=clock), settings=operator_settings()):
-        await eventually(lambda: (secret_data(kube, "svc") or {}).get("token") == new_value, timeout=60)
-        await eventually(lambda: status(kube, "svc").get("lastForceSync") == "rotate", timeout=60)
+        await eventually(holds_a_rotated_token(kube, cloud), timeout=60)
         await asyncio.sleep(600)
     assert condition(kube, "svc")["status"] == "True"
     assert restarted_at(kube) is not None, "the token changed but the workload was never restarted"
     assert event_reasons(kube, "svc").count("RolloutRestarted") == 1
+    assert cloud.calls(CREATE) == 1, "the rotation was made again after the restart"
+    assert "token_day" not in cloud.state.tokens  # the replaced token was retired after all
 
 
 async def test_restarting_the_operator_again_and_again_never_restarts_workloads_without_a_new_token(
     kube: KubernetesEmulator, cloud: CloudEmulator, kubeconfig: Path, clock: LoopClock,
 ) -> None:
-    setup(kube, cloud, restart_target=True)
+    setup(kube, cloud, restart_target=True, rotate=True)
     connection = load_connection_settings(str(kubeconfig))
     restarts: list[str | None] = []
     for round_number in range(4):
         async with running_operator(Operator(connection, clock=clock), settings=operator_settings()):
             await eventually(is_ready(kube, "svc"))
             if round_number == 2:
-                cloud.rotate_token("token_day")
+                # A person expires the token in the console; the forced read rotates it at once.
+                cloud.expire_token("token_day")
                 force_sync(kube, "rotate")
-                await eventually(holds_the_cloud_token(kube, cloud), timeout=60)
+                await eventually(holds_a_rotated_token(kube, cloud), timeout=60)
             await asyncio.sleep(120 + 37 * round_number)
         restarts.append(restarted_at(kube))
     assert restarts[0] is None and restarts[1] is None  # no token change, no restart
     assert restarts[2] is not None and restarts[3] == restarts[2]  # one change, one restart
     assert event_reasons(kube, "svc").count("RolloutRestarted") == 1
     assert kube.write_counts.get(("secrets", "patch"), 0) == 1  # the rotation, nothing else
+    assert cloud.calls(CREATE) == 1
 
 
 async def test_after_a_restart_every_gauge_is_back_before_any_read(

@@ -20,7 +20,15 @@ every ObtainApplicationToken and GetApplication the cloud emulator authenticated
 
 Every test ends by scanning everything a user can read (DEBUG logs, all Events, every tokensync
 object with its status, the Prometheus text) for every secret in play: the AccessKey secrets, the
-STS key secret and security token, and every application token value (``no_secret_anywhere``).
+STS key secret and security token, and every application token value, those tokensync created
+(and maybe retired since) included (``no_secret_anywhere``). Not only whole values: any piece of
+8 characters of one is a leak (a truncated repr, an error quoting part of a value, a prefix "for
+debugging"), unless that piece is also part of a public identifier (an AccessKey ID, a token ID).
+The canaries are random, so a piece of one never appears anywhere by chance.
+
+Renewal adds its own Events (Extended, Rotated, Retired, RenewalFailed) and status fields
+(applicationTokenId, lastRenewalTime, retiringTokens, pendingRotation): a Rotate and an Extend
+resource, a refused create, a lost create answer and a retirement are scanned the same way.
 """
 
 from __future__ import annotations
@@ -58,23 +66,48 @@ TEAM_A, TEAM_B = "team-a", "team-b"
 TENANT_LABEL = "tokensync.dev/tenant"
 ACCOUNT = "1234567890123456"  # the emulator's demo account
 
-# Canaries: distinctive values that must never be seen anywhere but in the Secrets that hold them.
-CLUSTER_AK_ID, CLUSTER_AK_SECRET = "LTAIclusterCanaryKey", "AKSECRET-CANARY-cluster-4b7d1e9a0c"
-TEAM_B_AK_ID, TEAM_B_AK_SECRET = "LTAIteamBCanaryKey", "AKSECRET-CANARY-team-b-93c0f2aa71"
-STS_AK_ID, STS_AK_SECRET = "STS.teamACanaryKey", "STSKEYSECRET-CANARY-team-a-5e1f77d2"
-STS_TOKEN = "CAIS-STS-SECURITY-TOKEN-CANARY-team-a-0d9c3b61f4e2"
+# Canaries: random values that must never be seen, whole or in part, but in the Secrets holding them.
+CLUSTER_AK_ID, CLUSTER_AK_SECRET = "LTAIclusterCanaryKey", "at9br038A-51w5HcevrjDygKQYoeb2Ap"
+TEAM_B_AK_ID, TEAM_B_AK_SECRET = "LTAIteamBCanaryKey", "lkZXV_z3xSpx4g7ZkoC9AWYReRCSOO7C"
+STS_AK_ID, STS_AK_SECRET = "STS.teamACanaryKey", "UsymLWSbuJUF57TMAZ8CNbG1v4RKCtnd"
+STS_TOKEN = "CAIS1JsHE35DagiC-BC-epnb2Tv1Rc8nJh18"
 TOKENS = {  # application token id -> canary value
-    "token_a_cluster": "SATCANARY-a-cluster-6f1b0c3e9d27a4",
-    "token_a_local": "SATCANARY-a-local-2c8e5a1f07b3d9",
-    "token_a_probe": "SATCANARY-a-probe-9a4d7e2b16c0f5",
-    "token_b_steal": "SATCANARY-b-steal-71e0b9c4a3d2f8",
-    "token_b_own": "SATCANARY-b-own-48c2f1a9e07d6b",
+    "token_a_cluster": "SATDxBqCa0Y2lnnZSxBtg3nMyzLyQ209_qp",
+    "token_a_local": "SATIAEfQhNpRYeywUY44Ep_flCl5_XK5BYU",
+    "token_a_probe": "SATtiTh1_njMqK3mk7JVggNvq_FGLhinLxj",
+    "token_b_steal": "SATQqXR17X-Rq6IQRy_M6itlFjbA2UKxloy",
+    "token_b_own": "SATrFJjPAfU_UZ35Pdgk_WM6ZayRShWztNp",
+}
+RENEWED_TOKENS = {  # tokens tokensync renews (1 h lifetime)
+    "token_a_rotate": "SATrlkn-PvXH4G_luE4S0gKEVh0G6SnFSZs",
+    "token_a_extend": "SATp-xqmK_okfSbiMG64Bn4uT86sZwW0Lg9",
 }
 TEAM_B_TOKEN_IDS = {"token_b_steal"}  # what team-b may only reach through accesses it may not use
 
-SECRET_KEYS = ("token", "accessKeySecret", "securityToken", "k")  # "k": what the templates below write
+SECRET_KEYS = ("token", "accessKeySecret", "securityToken")
+RENDERED_KEYS = ("k",)  # what the templates below write: secret as a whole (a template's own text is not)
+PIECE = 8  # any run of this many characters of a secret is a leak
 
 OBTAIN, GET_APPLICATION, ASSUME_ROLE_WITH_OIDC = "ObtainApplicationToken", "GetApplication", "AssumeRoleWithOIDC"
+CREATE = "CreateApplicationToken"
+
+# Every token value the cloud emulator handed out in this test (a retired token leaves the cloud's
+# state, but its value must stay out of sight all the same).
+CREATED_VALUES: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def created_values(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    CREATED_VALUES.clear()
+    original = cloud_app.OPERATIONS[CREATE]
+
+    def handler(ctx: CallContext) -> dict[str, Any]:
+        answer = original.handler(ctx)
+        CREATED_VALUES.append(answer["ApplicationTokens"]["ApplicationToken"])
+        return answer
+
+    monkeypatch.setitem(cloud_app.OPERATIONS, CREATE, dataclasses.replace(original, handler=handler))
+    return CREATED_VALUES
 
 
 # --- who signed what ------------------------------------------------------------------------------
@@ -174,8 +207,9 @@ async def two_tenants(kube: KubernetesEmulator, cloud: CloudEmulator, clock: Loo
 
 def secrets_in_play(kube: KubernetesEmulator, cloud: CloudEmulator) -> set[str]:
     """Every secret value: AccessKey secrets, STS key secrets and tokens (ours and any the emulator
-    issued), every application token the cloud holds, and every value written to a Secret."""
-    values = {CLUSTER_AK_SECRET, TEAM_B_AK_SECRET, STS_AK_SECRET, STS_TOKEN, scenario.AK_SECRET, *TOKENS.values()}
+    issued), every application token the cloud holds or ever created, and every value written to a Secret."""
+    values = {CLUSTER_AK_SECRET, TEAM_B_AK_SECRET, STS_AK_SECRET, STS_TOKEN, scenario.AK_SECRET, *TOKENS.values(),
+              *RENEWED_TOKENS.values(), *CREATED_VALUES}
     values |= {key.access_key_secret for key in cloud.state.access_keys.values()}
     for credential in cloud.state.sts_credentials.values():
         values |= {credential.access_key_secret, credential.security_token}
@@ -184,6 +218,42 @@ def secrets_in_play(kube: KubernetesEmulator, cloud: CloudEmulator) -> set[str]:
         data = item.get("data") or {}
         values |= {base64.b64decode(data[k]).decode() for k in SECRET_KEYS if k in data}
     return {v for v in values if v}
+
+
+def public_identifiers(kube: KubernetesEmulator, cloud: CloudEmulator) -> set[str]:
+    """Names shown by design that a secret may share a piece with (the demo key's ID and secret do)."""
+    names = {CLUSTER_AK_ID, TEAM_B_AK_ID, STS_AK_ID, scenario.AK_ID, *cloud.state.access_keys,
+             *cloud.state.sts_credentials, *cloud.state.tokens}
+    for item in kube.list("v1", "secrets"):
+        data = item.get("data") or {}
+        if "accessKeyId" in data:
+            names.add(base64.b64decode(data["accessKeyId"]).decode())
+    return names
+
+
+def pieces(value: str) -> set[str]:
+    return {value[i:i + PIECE] for i in range(len(value) - PIECE + 1)} if len(value) >= PIECE else {value}
+
+
+def leaked_pieces(secrets: set[str], public: set[str], text: str) -> dict[str, str]:
+    """The pieces of ``secrets`` (``PIECE`` characters, or a whole shorter value) found in ``text``,
+    each with the secret it is from; pieces of public identifiers do not count. One pass over the
+    text, looking each window up in a set: the scanned text is megabytes of DEBUG logs."""
+    wanted: dict[str, str] = {}
+    for secret in secrets:
+        for piece in pieces(secret):
+            wanted.setdefault(piece, secret)
+    for name in public:
+        for piece in pieces(name):
+            wanted.pop(piece, None)
+    found: dict[str, str] = {}
+    short = {piece for piece in wanted if len(piece) < PIECE}
+    found.update({piece: wanted[piece] for piece in short if piece in text})
+    for i in range(len(text) - PIECE + 1):
+        piece = text[i:i + PIECE]
+        if piece in wanted:
+            found[piece] = wanted[piece]
+    return found
 
 
 def everything_a_user_can_read(kube: KubernetesEmulator, caplog: pytest.LogCaptureFixture) -> str:
@@ -197,11 +267,21 @@ def everything_a_user_can_read(kube: KubernetesEmulator, caplog: pytest.LogCaptu
     ])
 
 
-def no_secret_anywhere(kube: KubernetesEmulator, cloud: CloudEmulator, caplog: pytest.LogCaptureFixture) -> None:
-    everything = everything_a_user_can_read(kube, caplog)
+def no_secret_anywhere(kube: KubernetesEmulator, cloud: CloudEmulator, caplog: pytest.LogCaptureFixture,
+                       *also: str) -> None:
+    """No piece of any secret in what users can read (``also``: earlier snapshots of it)."""
+    everything = "\n".join([everything_a_user_can_read(kube, caplog), *also])
     assert caplog.records, "no logs were captured: the scan would prove nothing"
-    leaked = sorted(value for value in secrets_in_play(kube, cloud) if value in everything)
-    assert not leaked, f"secret values visible to users: {[v[:12] + '...' for v in leaked]}"
+    for item in kube.list("v1", "secrets"):
+        data = item.get("data") or {}
+        rendered = [base64.b64decode(data[k]).decode() for k in RENDERED_KEYS if k in data]
+        assert not [v for v in rendered if v and v in everything], f"a rendered value of {item['metadata']['name']}"
+    secrets = secrets_in_play(kube, cloud)
+    assert set(CREATED_VALUES) <= secrets
+    leaked = leaked_pieces(secrets, public_identifiers(kube, cloud), everything)
+    where = {piece: everything[max(0, everything.find(piece) - 40):everything.find(piece) + 48].replace(
+        secret, "<SECRET>").replace(piece, "<PIECE>") for piece, secret in leaked.items()}
+    assert not leaked, f"pieces of secret values visible to users (in context): {where}"
 
 
 def refused(kube: KubernetesEmulator, name: str, reason: str, *, plural: str = "applicationtokens",
@@ -406,6 +486,66 @@ async def test_a_secret_or_config_map_tokensync_did_not_create_is_never_overwrit
     assert conflicts and len(conflicts) <= 2 * 12  # read with team-a's own key, then backoff: no quota burn
     assert {c.access_key_id for c in conflicts} == {STS_AK_ID}
     no_secret_anywhere(kube, cloud, caplog)
+
+
+async def test_renewals_show_no_piece_of_any_secret(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator, clock: LoopClock,
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Extend (through the STS credentials) and Rotate (through the cluster key): a create refused
+    for a missing permission (RenewalFailed), a create whose answer is lost (found again by
+    listing), the rotation, the rollout of the new value and the retirement of the old token. Every
+    Event, every status seen along the way (pendingRotation and retiringTokens are transient) and
+    the logs and metrics hold no piece of any token, key secret or security token."""
+    caplog.set_level(logging.DEBUG)
+    await two_tenants(kube, cloud, clock)
+    for token_id, value in RENEWED_TOKENS.items():
+        cloud.add_token(token_id, lifetime=timedelta(hours=1), value=value)
+    key = cloud.state.access_keys[CLUSTER_AK_ID]
+    key.allowed_actions = ["eiam:ObtainApplicationToken", "eiam:ListApplicationTokens",
+                           "eiam:DisableApplicationToken", "eiam:DeleteApplicationToken"]  # not yet Create
+    snapshots: list[str] = []
+
+    def snapshot() -> None:
+        seen = repr(kube.list(API, "applicationtokens", TEAM_A))
+        if not snapshots or snapshots[-1] != seen:
+            snapshots.append(seen)
+
+    for action in (CREATE, "ListApplicationTokens"):  # statuses as they are while a rotation is pending
+        original = cloud_app.OPERATIONS[action]
+
+        def handler(ctx: CallContext, _original: Callable[[CallContext], dict[str, Any]] = original.handler,
+                    ) -> dict[str, Any]:
+            snapshot()
+            return _original(ctx)
+
+        monkeypatch.setitem(cloud_app.OPERATIONS, action, dataclasses.replace(original, handler=handler))
+    kube.create(a_token("rotating", "token_a_rotate", TEAM_A, RESTRICTED,
+                        renewal={"strategy": "Rotate", "retireAfter": "1m"}))
+    kube.create(a_token("extending", "token_a_extend", TEAM_A, TEAM_A_ACCESS))
+    for name in ("rotating", "extending"):
+        await eventually(is_ready(kube, name, namespace=TEAM_A))
+
+    async def watch(minutes: int) -> None:
+        for _ in range(minutes * 6):
+            await asyncio.sleep(10)
+            snapshot()
+
+    await watch(45)  # past both renewal moments: Extend succeeds, Rotate is refused
+    assert "RenewalFailed" in scenario.event_reasons(kube, "rotating", TEAM_A)
+    assert "eiam:CreateApplicationToken" in condition(kube, "rotating", namespace=TEAM_A)["message"]
+    key.allowed_actions = ["*"]  # the admin grants it; the next create's answer is lost on the way
+    cloud.inject_fault(action=CREATE, body="truncated", times=1)
+    await watch(20)
+    current = status(kube, "rotating", namespace=TEAM_A)["applicationTokenId"]
+    assert current != "token_a_rotate" and "token_a_rotate" not in cloud.state.tokens  # rotated, retired
+    assert (secret_data(kube, "rotating", TEAM_A) or {}).get("token") == cloud.token_value(current)
+    assert len(CREATED_VALUES) == 1
+    reasons = scenario.event_reasons(kube, "rotating", TEAM_A) + scenario.event_reasons(kube, "extending", TEAM_A)
+    assert {"Extended", "Rotated", "Retired", "RenewalFailed"} <= set(reasons), reasons
+    assert any("pendingRotation" in seen for seen in snapshots) and any("retireAt" in seen for seen in snapshots)
+    assert status(kube, "extending", namespace=TEAM_A).get("lastRenewalTime")
+    no_secret_anywhere(kube, cloud, caplog, *snapshots)
 
 
 SANDBOX_ESCAPES = {
