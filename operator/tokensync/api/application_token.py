@@ -240,6 +240,13 @@ class RetiringToken(StatusModel):
     )
 
 
+class RetiredToken(StatusModel):
+    """A replaced token retired without deleting it."""
+
+    application_token_id: str = Field(description="The token.")
+    how: Literal["disabled", "kept"] = Field(description="disabled, or kept enabled (retire Keep).")
+
+
 class PendingRotation(StatusModel):
     """A CreateApplicationToken in flight, recorded before the call."""
 
@@ -307,6 +314,15 @@ class ApplicationTokenStatus(StatusModel):
         default=None,
         description="Internal: a CreateApplicationToken that may have happened without its answer being recorded "
         "(the operator stopped, or the call timed out); the next sync finds it with ListApplicationTokens.",
+    )
+    unsettled_creates: list[PendingRotation] | None = Field(
+        default=None,
+        description="Internal: creates that got no answer and were given up on; a token of theirs that shows up "
+        "later is deleted.",
+    )
+    retired_tokens: list[RetiredToken] | None = Field(
+        default=None,
+        description="Internal: the last tokens retired by Disable or Keep (the token limit still counts them).",
     )
     token_hash: str | None = Field(
         default=None,

@@ -34,6 +34,7 @@ from tokensync.controllers.refresh_plan import (
 )
 from tokensync.controllers.renewal_policy import (
     RAM_ACTIONS,
+    RenewalDue,
     RenewalSettings,
     Retiring,
     TokenClaim,
@@ -43,6 +44,7 @@ from tokensync.controllers.renewal_policy import (
     duration_text,
     margin_problem,
     next_retirement,
+    remember_retired,
     renewal_due,
     renewal_lifetime,
     replaced_by_spec_edit,
@@ -51,6 +53,7 @@ from tokensync.controllers.renewal_policy import (
     retiring_from_status,
     rotation_conflict,
     schedule_retirements,
+    settle_time,
 )
 from tokensync.controllers.rollout import restart_workloads
 from tokensync.controllers.status_report import parse_rfc3339, rfc3339, with_ready
@@ -71,7 +74,7 @@ from tokensync.controllers.target_writer import (
     write_target,
 )
 from tokensync.controllers.templates import TemplateError
-from tokensync.controllers.token_renewal import Rotated, TokenRenewal
+from tokensync.controllers.token_renewal import Retired, Rotated, TokenRenewal
 from tokensync.controllers.token_secret import CachedToken, desired_secret, token_fingerprint
 from tokensync.kube.errors import KubeApiError
 from tokensync.kube.resources import SECRETS, Resource
@@ -319,18 +322,23 @@ class ApplicationTokenController(SyncedResourceController):
         async def record(fields: dict[str, Any]) -> None:
             await self.write_status(key, body, {"specApplicationTokenId": spec.application_token_id, **fields})
 
-        async def rotate(replaced: str | None, lifetime: timedelta, skew: timedelta) -> Rotated:
+        async def announce(retired: Retired) -> None:
+            await self.events.post(body, "Normal", "Retired", f"token {retired.token_id}: {retired.how}")
+
+        async def rotate(replaced: str | None, lifetime: timedelta, skew: timedelta,
+                         expires: datetime | None) -> Rotated:
             moment = self.clock.now()
             return await renewal.rotate(
                 status=self._status(key, body), current=replaced, retiring=retiring, retire=settings.retire,
                 lifetime=lifetime, uid=jitter_key(body), now=moment, cloud_now=moment + skew,
-                known_ids=self._known_token_ids(), record=record,
+                known_ids=self._known_token_ids(), settle=settle_time(now=moment, expiration_time=expires),
+                record=record, announce=announce,
             )
 
         rotated: Rotated | None = None
-        if status.get("pendingRotation") or current is None:
-            rotated = await rotate(current, renewal_lifetime(settings, status, expiration_time=None, create_time=None),
-                                   timedelta(0))
+        if current is None:  # Rotate without applicationTokenId: the first token (or its lost create)
+            rotated = await rotate(None, renewal_lifetime(settings, status, expiration_time=None, create_time=None),
+                                   timedelta(0), None)
             current, retiring = rotated.token_id, rotated.retiring
         token, skew = await self._obtain(client, spec, current, expired_ok=settings.strategy != "None")
         lifetime = renewal_lifetime(
@@ -348,6 +356,8 @@ class ApplicationTokenController(SyncedResourceController):
             renew_from=self._plan(body, token, lifetime, settings, policy, now, skew).renew_from if token else None,
             now=now,
         )
+        if self._status(key, body).get("pendingRotation"):
+            due = RenewalDue("rotate", "a rotation to finish")  # a create whose answer was lost
         renewed: str | None = None
         error: CloudError | None = None
         if due is not None:
@@ -356,7 +366,8 @@ class ApplicationTokenController(SyncedResourceController):
                     expiry = await renewal.extend(current, cloud_now=self.clock.now() + skew, lifetime=lifetime)
                     token = token.model_copy(update={"expiration_time": expiry}) if token else None
                 else:
-                    rotated = await rotate(current, lifetime, skew)
+                    expires = token.expiration_time - skew if token else None
+                    rotated = await rotate(current, lifetime, skew, expires)
                     current, retiring, token = rotated.token_id, rotated.retiring, None
                 if token is None:
                     token, skew = await self._obtain(client, spec, current, expired_ok=False)
@@ -368,6 +379,13 @@ class ApplicationTokenController(SyncedResourceController):
                     raise
                 error = exc
         assert token is not None  # _obtain returns None only when expired_ok, and that path renews or raises
+        if rotated is None and self._status(key, body).get("unsettledCreates"):
+            try:
+                await renewal.sweep_unsettled(self._status(key, body), known_ids=self._known_token_ids(),
+                                              now=self.clock.now(), record=record, announce=announce)
+            except CloudError as exc:
+                logger.info("ApplicationToken %s/%s: could not look for tokens of unanswered creates yet: %s",
+                            key[0], key[1], exc.code)
         now = self.clock.now()
         return _Fetched(token=token, token_id=current, skew=skew, lifetime=lifetime, retiring=retiring,
                         renewed=renewed, rotated=rotated, renewal_error=error,
@@ -406,9 +424,10 @@ class ApplicationTokenController(SyncedResourceController):
         fetched: _Fetched, client: CloudClient, started: float,
     ) -> None:
         """After a read (and renewal): the Secret, status, restarts, retirements, Events, metrics."""
-        body = self.objects.get(key) or body  # status may have been written while renewing
+        # What this sync acted on: the generation and force-sync of the body it started from (a
+        # newer spec that arrived meanwhile is the next sync's); status as written while renewing.
         meta = body["metadata"]
-        status: dict[str, Any] = dict(body.get("status") or {})
+        status = self._status(key, body)
         token, skew, now = fetched.token, fetched.skew, self.clock.now()
         fields = {
             **_token_status_fields(token),
@@ -564,6 +583,7 @@ class ApplicationTokenController(SyncedResourceController):
         scheduled = schedule_retirements(retiring, restarts_owed=restarts_owed, now=now,
                                          retire_after=settings.retire_after)
         left, retry = list(scheduled), None
+        remembered = list(status.get("retiredTokens") or [])
         due = retirements_due(scheduled, now)
         if due:
             spec = body.get("spec") or {}
@@ -587,12 +607,14 @@ class ApplicationTokenController(SyncedResourceController):
                                            f"retrying in {RETIRE_RETRY.seconds}s")
                     continue
                 left = [e for e in left if e.token_id != entry.token_id]
+                remembered = remember_retired(remembered, entry.token_id, retired.how)
                 logger.info("ApplicationToken %s/%s: retired token %s (%s)", key[0], key[1], entry.token_id,
                             retired.how)
                 await self.events.post(body, "Normal", "Retired",
                                        f"replaced token {entry.token_id}: {retired.how}")
         if left != retiring:
-            await self.write_status(key, body, {"retiringTokens": retiring_as_status(left)})
+            await self.write_status(key, body, {"retiringTokens": retiring_as_status(left),
+                                                "retiredTokens": remembered or None})
         return _earliest(next_retirement(left), retry)
 
     async def _write(

@@ -34,6 +34,14 @@ RAM_ACTIONS: dict[str, tuple[str, ...]] = {
 # A created token is found in a listing by the exact ExpirationTime tokensync sent; its
 # CreateTime must also fall in this window around the recorded start (clock skew, slow calls).
 CREATE_WINDOW = timedelta(minutes=15)
+# A create that got no answer may still be carried out (a gateway holding it past the client's
+# timeout): wait this long for its token to be listed before sending another.
+CREATE_SETTLE = timedelta(minutes=2)
+# ...and keep looking for its token this long, retiring it if it shows up after another was made.
+UNSETTLED_FOR = timedelta(minutes=10)
+# Tokens retired by Disable or Keep are remembered (the newest this many) so that the
+# application's token limit can be met by deleting them.
+RETIRED_MEMORY = 20
 
 
 @dataclass(frozen=True)
@@ -243,6 +251,25 @@ def find_created(listed: Iterable[Listed], pending: Mapping[str, Any], known_ids
     return rounded[0].token_id if len(rounded) == 1 else None
 
 
+def unsettled_from_status(status: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Creates whose answer was lost and that were given up on: their token may still appear."""
+    return [c for c in status.get("unsettledCreates") or [] if isinstance(c, dict) and "expirationTime" in c]
+
+
+def still_unsettled(create: Mapping[str, Any], now: datetime) -> bool:
+    """A create that got no answer is watched for this long: no gateway holds a request longer."""
+    started = parse_rfc3339(create.get("startedAt"))
+    return started is not None and now - started < UNSETTLED_FOR
+
+
+def settle_time(*, now: datetime, expiration_time: datetime | None) -> timedelta:
+    """How long a create that got no answer is given to show up in a listing before another is
+    sent: CREATE_SETTLE, but at most a quarter of the time the current token has left."""
+    if expiration_time is None:
+        return CREATE_SETTLE
+    return max(min(CREATE_SETTLE, (expiration_time - now) / 4), timedelta(0))
+
+
 # ---- Rotate: retiring what was replaced -----------------------------------------------------
 
 
@@ -288,6 +315,14 @@ def schedule_retirements(entries: Sequence[Retiring], *, restarts_owed: bool, no
 
 def retirements_due(entries: Sequence[Retiring], now: datetime) -> list[Retiring]:
     return [e for e in entries if e.retire_at is not None and e.retire_at <= now]
+
+
+def remember_retired(retired: Sequence[Mapping[str, Any]], token_id: str, how: str) -> list[dict[str, Any]]:
+    """Record a token retired by Disable or Keep (still counted by the token limit)."""
+    if how not in ("disabled", "kept"):
+        return [dict(r) for r in retired]
+    kept = [dict(r) for r in retired if r.get("applicationTokenId") != token_id]
+    return [*kept, {"applicationTokenId": token_id, "how": how}][-RETIRED_MEMORY:]
 
 
 def next_retirement(entries: Sequence[Retiring]) -> datetime | None:

@@ -124,6 +124,12 @@ class SyncedResourceController(ABC):
             logger.warning("%s %s/%s: Kubernetes API error, retrying in 5s: %s", self.kind, *key, exc)
             metrics.record_sync(self.kind, "KubernetesError", time.perf_counter() - started)
             self.queue.schedule(key, 5.0)
+            return
+        latest = self.objects.get(key)
+        if latest is not None and _spec_or_trigger_changed(body, latest):
+            # The spec (or force-sync) changed while this sync ran. Its watch event may have been
+            # taken for old news: our own status write's answer already carried the new object.
+            self.queue.schedule(key, 0.0)
 
     @abstractmethod
     async def sync(self, key: Key, body: dict[str, Any], started: float) -> None:

@@ -17,7 +17,11 @@ new token, and its request carries nothing the API echoes back but the Expiratio
 4. If the operator stops, or the create times out, between 1 and 3, the next sync sees
    ``pendingRotation`` and lists the application's tokens: one with that exact ExpirationTime,
    created around the recorded start and known to no resource, is the lost answer and is adopted
-   as if step 3 had happened. If none is listed, the create never happened: a new one is made.
+   as if step 3 had happened. If none is listed, the create may still be under way (a gateway
+   holding it past the client's timeout): tokensync waits ``CREATE_SETTLE`` (at most a quarter
+   of the current token's time left) before sending another, and moves the old one to
+   ``unsettledCreates``; every sync lists again while such a create is younger than
+   ``UNSETTLED_FOR``, and a token of it that shows up is deleted (it never reached a Secret).
 5. The controller writes the new value into the Secret and makes the rollout restarts (recorded
    in ``pendingRolloutRestarts``); only then does each retiring token get ``retireAt`` (now +
    ``retireAfter``).
@@ -26,8 +30,9 @@ new token, and its request carries nothing the API echoes back but the Expiratio
 
 Before a new create, tokens still retiring from an earlier rotation are retired at once, so at
 most two tokens of one resource are enabled at any moment (``retire: Keep`` leaves them enabled,
-as asked). A refusal for the application's token limit retires every token this resource
-replaced, ``Keep`` included, and tries the create once more.
+as asked). A refusal for the application's token limit deletes every token this resource
+replaced, the ones it disabled or kept earlier included (``retiredTokens`` remembers the last
+few), and tries the create once more.
 """
 
 from __future__ import annotations
@@ -39,20 +44,23 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from tokensync.cloud.client import CloudClient
-from tokensync.cloud.errors import CloudError, NotFoundError, QuotaExceededError
+from tokensync.cloud.errors import CloudError, CloudUnavailableError, NotFoundError, QuotaExceededError
 from tokensync.controllers.renewal_policy import (
     Listed,
     Retiring,
     add_retiring,
     find_created,
     retiring_as_status,
+    still_unsettled,
     tagged_expiration,
+    unsettled_from_status,
 )
-from tokensync.controllers.status_report import rfc3339
+from tokensync.controllers.status_report import parse_rfc3339, rfc3339
 
 logger = logging.getLogger(__name__)
 
 Record = Callable[[dict[str, Any]], Awaitable[None]]
+Announce = Callable[["Retired"], Awaitable[None]]
 Retire = Literal["Delete", "Disable", "Keep"]
 
 
@@ -104,16 +112,24 @@ class TokenRenewal:
         now: datetime,
         cloud_now: datetime,
         known_ids: set[str],
+        settle: timedelta,
         record: Record,
+        announce: Announce,
     ) -> Rotated:
         """Make (or recover) the token that replaces ``current``; recorded before it returns."""
         pending = status.get("pendingRotation")
-        if isinstance(pending, dict):
-            found = await self._find_lost_create(pending, known_ids)
-            if found is not None:
+        unsettled = unsettled_from_status(status)
+        if isinstance(pending, dict) or unsettled:
+            listed = await self._list()
+            found = find_created(listed, pending, known_ids) if isinstance(pending, dict) else None
+            unsettled = await self._sweep(unsettled, listed, known_ids | {found} if found else known_ids, now,
+                                          record, announce)
+            if isinstance(pending, dict) and found is not None:
                 replaced = pending.get("replaces") if isinstance(pending.get("replaces"), str) else current
                 return await self._adopt(found, replaced, retiring, now, record, recovered=True)
-        left = [entry for entry in await self.retire_all(retiring, how=retire, record=record, current=current)]
+            if isinstance(pending, dict):
+                await self._give_up_on(pending, unsettled, now=now, settle=settle, record=record)
+        left = await self.retire_all(retiring, how=retire, record=record, current=current, announce=announce)
         expiration_ms = tagged_expiration(cloud_now, lifetime, uid)
         await record({"pendingRotation": {"startedAt": rfc3339(now), "expirationTime": expiration_ms,
                                           "replaces": current}})
@@ -121,11 +137,13 @@ class TokenRenewal:
             try:
                 created = await self._create(expiration_ms)
             except QuotaExceededError:
-                if not left:
+                retired = [r for r in status.get("retiredTokens") or [] if isinstance(r, dict)]
+                if not left and not retired:
                     raise
-                logger.info("token limit reached for application %s: retiring %d replaced token(s) and retrying",
-                            self.application_id, len(left))
-                left = await self.retire_all(left, how="Delete", record=record, current=current)
+                logger.info("token limit reached for application %s: deleting the tokens it replaced, then "
+                            "creating again", self.application_id)
+                left = await self.retire_all(left, how="Delete", record=record, current=current, announce=announce)
+                await self._delete_retired(retired, record, announce)
                 created = await self._create(expiration_ms)
         except CloudError as error:
             if not error.outcome_unknown:
@@ -134,6 +152,56 @@ class TokenRenewal:
             raise
         return await self._adopt(created, current, left, now, record, recovered=False)
 
+    async def sweep_unsettled(self, status: dict[str, Any], *, known_ids: set[str], now: datetime, record: Record,
+                              announce: Announce) -> None:
+        """Look for tokens of creates given up on (outside a rotation): delete those that appeared."""
+        unsettled = unsettled_from_status(status)
+        if unsettled:
+            await self._sweep(unsettled, await self._list(), known_ids, now, record, announce)
+
+    async def _give_up_on(self, pending: dict[str, Any], unsettled: list[dict[str, Any]], *, now: datetime,
+                          settle: timedelta, record: Record) -> None:
+        """The create in ``pending`` made no token yet: wait a little (it may still be carried out),
+        then keep watching for it while a new one is made."""
+        started = parse_rfc3339(pending.get("startedAt"))
+        if started is not None and now - started < settle:
+            wait = settle - (now - started)
+            raise CloudUnavailableError(
+                code="CreateOutcomeUnknown", action="CreateApplicationToken", retryable=True,
+                retry_after=wait.total_seconds(),
+                message=f"the CreateApplicationToken sent at {rfc3339(started)} got no answer and its token is not "
+                        f"listed yet; waiting {int(wait.total_seconds())}s before creating another",
+            )
+        await record({"unsettledCreates": [*unsettled, pending], "pendingRotation": None})
+
+    async def _sweep(self, unsettled: list[dict[str, Any]], listed: list[Listed], known_ids: set[str],
+                     now: datetime, record: Record, announce: Announce) -> list[dict[str, Any]]:
+        """Delete the tokens of creates given up on that have appeared; forget creates too old to."""
+        still: list[dict[str, Any]] = []
+        for create in unsettled:
+            found = find_created(listed, create, known_ids)
+            if found is not None:
+                try:
+                    await self.retire_one(Retiring(found, None), how="Delete")
+                except CloudError:
+                    still.append(create)
+                    continue
+                await announce(Retired(found, "deleted: made by a create whose answer was lost, after another "
+                                              "token had been made"))
+            elif still_unsettled(create, now):
+                still.append(create)
+        if still != unsettled:
+            await record({"unsettledCreates": still or None})
+        return still
+
+    async def _delete_retired(self, retired: list[dict[str, Any]], record: Record, announce: Announce) -> None:
+        for entry in list(retired):
+            token_id = str(entry.get("applicationTokenId"))
+            done = await self.retire_one(Retiring(token_id, None), how="Delete")
+            retired = [r for r in retired if r.get("applicationTokenId") != token_id]
+            await record({"retiredTokens": retired or None})
+            await announce(Retired(token_id, f"{done.how} to make room under the application's token limit"))
+
     async def _create(self, expiration_ms: int) -> str:
         reply = await self.client.create_application_token(
             instance_id=self.instance_id, application_id=self.application_id,
@@ -141,16 +209,12 @@ class TokenRenewal:
         )
         return reply.value.application_token_id
 
-    async def _find_lost_create(self, pending: dict[str, Any], known_ids: set[str]) -> str | None:
+    async def _list(self) -> list[Listed]:
         reply = await self.client.list_application_tokens(instance_id=self.instance_id,
                                                           application_id=self.application_id)
-        listed = [Listed(t.application_token_id,
-                         int(t.expiration_time.timestamp() * 1000) if t.expiration_time else None, t.create_time)
-                  for t in reply.value]
-        found = find_created(listed, pending, known_ids)
-        logger.info("application %s: a create whose answer was lost %s", self.application_id,
-                    f"made token {found}" if found else "made no token; creating one")
-        return found
+        return [Listed(t.application_token_id,
+                       int(t.expiration_time.timestamp() * 1000) if t.expiration_time else None, t.create_time)
+                for t in reply.value]
 
     async def _adopt(self, token_id: str, replaced: str | None, retiring: Sequence[Retiring], now: datetime,
                      record: Record, *, recovered: bool) -> Rotated:
@@ -168,7 +232,7 @@ class TokenRenewal:
     # ---- retirement ------------------------------------------------------------------------
 
     async def retire_all(self, entries: Sequence[Retiring], *, how: Retire, record: Record,
-                         current: str | None) -> list[Retiring]:
+                         current: str | None, announce: Announce) -> list[Retiring]:
         """Retire every entry now (before a new rotation, or when the token limit is reached)."""
         if how == "Keep" or not entries:
             return list(entries)
@@ -176,9 +240,10 @@ class TokenRenewal:
         for entry in entries:
             if entry.token_id == current:
                 continue
-            await self.retire_one(entry, how=how)
+            done = await self.retire_one(entry, how=how)
             left = [e for e in left if e.token_id != entry.token_id]
             await record({"retiringTokens": retiring_as_status(left)})
+            await announce(Retired(entry.token_id, f"{done.how} before the next rotation"))
         return left
 
     async def retire_one(self, entry: Retiring, *, how: Retire) -> Retired:
