@@ -33,13 +33,15 @@ class _BoundedSandbox(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset(["*", "**", "%"])
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        # The messages name no number: one computed from the token (token[3:11] | int) would
+        # carry a piece of it into status and Events.
         if operator == "**" and isinstance(right, int) and abs(right) > 64:
-            raise jinja2.exceptions.SecurityError(f"exponent {right} is too large")
+            raise jinja2.exceptions.SecurityError("an exponent above 64 is too large")
         if operator == "*":
             for sequence, count in ((left, right), (right, left)):
                 if isinstance(sequence, str | list | tuple) and isinstance(count, int) \
                         and len(sequence) * count > MAX_TEMPLATE_OUTPUT:
-                    raise jinja2.exceptions.SecurityError(f"repeating a value {count} times is too large")
+                    raise jinja2.exceptions.SecurityError("repeating a value that many times is too large")
         if operator == "%" and isinstance(left, str):
             raise jinja2.exceptions.SecurityError("%-formatting is not available; use ~ to join values")
         return super().call_binop(context, operator, left, right)
@@ -138,6 +140,17 @@ def _scrubbed(detail: str, template: str) -> str:
     return _QUOTED.sub(keep, detail)
 
 
+def _template_line(exc: BaseException) -> int | None:
+    """The template line an error was raised on (jinja2 puts template frames in the traceback)."""
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
 def _render_one(key: str, template: str, values: Mapping[str, str]) -> str:
     try:
         problem = _check_structure(_environment.parse(template))
@@ -163,8 +176,12 @@ def _render_one(key: str, template: str, values: Mapping[str, str]) -> str:
         detail = f"not allowed in the sandbox: {exc}"
         raise TemplateError(f"secret.template[{key!r}]: {_scrubbed(detail, template)}") from None
     except Exception as exc:  # any other error inside the template's own expressions
-        detail = f"{type(exc).__name__}: {exc}"
-        raise TemplateError(f"secret.template[{key!r}]: {_scrubbed(detail, template)}") from None
+        # Its text may hold what the template computed from the token (an unknown encoding
+        # named by token[1:], say), whatever quoting it uses: only its kind and line are told.
+        line = _template_line(exc)
+        where = f" on line {line}" if line is not None else ""
+        raise TemplateError(f"secret.template[{key!r}]: {type(exc).__name__}{where} "
+                            "(an expression failed on the values it was given)") from None
     if size > MAX_TEMPLATE_OUTPUT:
         raise TemplateError(f"secret.template[{key!r}]: output is larger than {MAX_TEMPLATE_OUTPUT} bytes")
     return text
