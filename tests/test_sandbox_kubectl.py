@@ -150,9 +150,13 @@ def test_real_kubectl_against_the_running_sandbox_then_renewals_then_ctrl_c(sand
     extend_within_a_minute(sandbox, extended_before, extended_secret_before)
     rotate_within_a_minute(sandbox, rotated_before, rotated_secret_before)
 
-    # The sandbox's own terminal showed the same Events as they were posted.
+    # The sandbox's own terminal showed the same Events as they were posted (it looks once a second).
+    reasons = ("Extended", "Rotated", "RolloutRestarted", "Retired")
+    deadline = time.monotonic() + 5
+    while not all(f" Normal {r}: " in sandbox.output() for r in reasons) and time.monotonic() < deadline:
+        time.sleep(0.2)
     output = sandbox.output()
-    for reason in ("Extended", "Rotated", "RolloutRestarted", "Retired"):
+    for reason in reasons:
         assert f" Normal {reason}: " in output, output
     assert "RenewalFailed" not in output and "Warning" not in output, output
 
