@@ -351,6 +351,23 @@ async def test_owned_secret_goes_with_the_resource_unless_retained(
     assert kube.get("v1", "secrets", NS, "kept") is not None
 
 
+@pytest.mark.parametrize("switch", [{"deletionPolicy": "Retain"}, {"creationPolicy": "Orphan"}])
+async def test_switching_to_retain_or_orphan_drops_the_owner_reference_so_the_secret_survives(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator, switch: dict[str, str]
+) -> None:
+    scenario.standard_cluster(kube, cloud)
+    kube.create(scenario.application_token("svc"))
+    await eventually(is_ready(kube, "svc"))
+    assert kube.get("v1", "secrets", NS, "svc")["metadata"].get("ownerReferences")  # type: ignore[index]
+    kube.patch(API, "applicationtokens", NS, "svc", {"spec": {"secret": switch}})
+    await eventually(lambda: not (kube.get("v1", "secrets", NS, "svc") or {})["metadata"].get("ownerReferences"))
+    await eventually(lambda: status(kube, "svc").get("observedGeneration") == 2)
+    kube.delete(API, "applicationtokens", NS, "svc")
+    await asyncio.sleep(60)
+    assert kube.get(API, "applicationtokens", NS, "svc") is None
+    assert secret_data(kube, "svc") is not None  # the garbage collector had nothing to follow
+
+
 async def test_a_broken_template_is_invalid_spec_and_keeps_the_secret(
     kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator
 ) -> None:

@@ -66,9 +66,9 @@ def test_no_patch_when_nothing_changed_and_stale_keys_removed_when_owned() -> No
     labels, annotations = _metadata(desired, OWNER)
     existing = _secret({"token": "t"}, annotations)
     existing["metadata"]["labels"] = labels
-    assert _difference(existing, desired, labels, annotations, []) == {}
+    assert _difference(existing, desired, OWNER, labels, annotations, []) == {}
     existing["data"]["old"] = "eA=="
-    assert _difference(existing, desired, labels, annotations, []) == {"data": {"old": None}}
+    assert _difference(existing, desired, OWNER, labels, annotations, []) == {"data": {"old": None}}
 
 
 def test_merge_never_removes_keys_it_does_not_own() -> None:
@@ -76,7 +76,7 @@ def test_merge_never_removes_keys_it_does_not_own() -> None:
     labels, annotations = _metadata(desired, OWNER)
     existing = _secret({"token": "t", "theirs": "x"}, annotations)
     existing["metadata"]["labels"] = labels
-    assert _difference(existing, desired, labels, annotations, []) == {}
+    assert _difference(existing, desired, OWNER, labels, annotations, []) == {}
 
 
 def test_a_stripped_label_or_source_annotation_is_drift_and_still_ours_by_owner_reference() -> None:

@@ -234,7 +234,7 @@ async def write_target(
             "set spec.secret.type back"
         )
 
-    patch = _difference(existing, desired, labels, annotations, owner_refs)
+    patch = _difference(existing, desired, owner, labels, annotations, owner_refs)
     if not patch:
         return WriteOutcome()
     try:
@@ -256,6 +256,7 @@ def _refused(desired: DesiredTarget, exc: KubeApiError) -> TargetRefused:
 def _difference(
     existing: dict[str, Any],
     desired: DesiredTarget,
+    owner: Owner,
     labels: dict[str, str],
     annotations: dict[str, str],
     owner_refs: list[dict[str, Any]],
@@ -270,9 +271,14 @@ def _difference(
         meta_patch["labels"] = label_changes
     if annotation_changes:
         meta_patch["annotations"] = annotation_changes
-    if owner_refs and not any(r.get("uid") == owner_refs[0]["uid"] for r in meta.get("ownerReferences") or []):
-        others = [r for r in meta.get("ownerReferences") or [] if not r.get("controller")]
+    present = meta.get("ownerReferences") or []
+    if owner_refs and not any(r.get("uid") == owner_refs[0]["uid"] for r in present):
+        others = [r for r in present if not r.get("controller")]
         meta_patch["ownerReferences"] = others + owner_refs
+    elif not owner_refs and any(r.get("uid") == owner.uid for r in present):
+        # deletionPolicy Retain (or creationPolicy Orphan/Merge) now: the reference that would let
+        # the garbage collector delete the object with the resource must go.
+        meta_patch["ownerReferences"] = [r for r in present if r.get("uid") != owner.uid]
     if meta_patch:
         patch["metadata"] = meta_patch
 
