@@ -80,10 +80,22 @@ def test_duration_text_is_a_duration_the_crd_accepts(seconds: int) -> None:
     assert parse_duration(duration_text(timedelta(seconds=seconds))) == timedelta(seconds=seconds)
 
 
-def test_a_margin_as_long_as_the_lifetime_is_refused_with_what_to_change() -> None:
-    assert margin_problem(lifetime=timedelta(hours=1), margin=timedelta(minutes=10)) is None
-    problem = margin_problem(lifetime=timedelta(minutes=5), margin=timedelta(minutes=10))
-    assert problem is not None and "renewBefore (10m)" in problem and "lifetime (5m)" in problem
+@pytest.mark.parametrize(("lifetime", "margin", "refused"), [
+    (timedelta(hours=1), timedelta(minutes=10), False),
+    (timedelta(minutes=5), timedelta(minutes=10), True),
+    (timedelta(hours=1), timedelta(minutes=59, seconds=55), True),  # renewed every 5 s: a loop
+    (timedelta(hours=1), timedelta(minutes=54), False),  # a tenth of the lifetime between renewals
+    (timedelta(seconds=15), timedelta(seconds=10), True),  # under 10 s between renewals
+    (timedelta(minutes=2), timedelta(seconds=90), False),  # the sandbox's demo tokens
+])
+def test_a_margin_leaving_too_little_between_renewals_is_refused_with_what_to_change(
+    lifetime: timedelta, margin: timedelta, refused: bool
+) -> None:
+    problem = margin_problem(lifetime=lifetime, margin=margin)
+    assert (problem is not None) == refused
+    if problem is not None:
+        assert f"({duration_text(margin)} before expiry)" in problem and f"({duration_text(lifetime)})" in problem
+        assert "renewBefore" in problem and "renewal.lifetime" in problem
 
 
 @pytest.mark.parametrize(("strategy", "status", "expired", "renew_from", "expected"), [

@@ -197,7 +197,7 @@ def test_every_metric_an_alert_reads_is_one_tokensync_exports() -> None:
     rule = only(render_objects(VALUE_SETS["prometheus-rule"]), "PrometheusRule")
     read = {name for alert in rule["spec"]["groups"][0]["rules"]
             for name in re.findall(r"\btokensync_[a-z_]+", alert["expr"])}
-    assert read == {"tokensync_token_renewal_deadline_timestamp_seconds", "tokensync_resource_ready"}  # SyncFailing reads the second
+    assert read == {"tokensync_token_renewal_deadline_timestamp_seconds", "tokensync_resource_ready"}
     assert read <= _exported_metric_names()
 
 

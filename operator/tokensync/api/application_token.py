@@ -238,6 +238,9 @@ class RetiringToken(StatusModel):
         description="When it is retired (disabled, then deleted with retire Delete); unset while rollout restarts "
         "for the new value are still owed.",
     )
+    failed_attempts: int | None = Field(
+        default=None, ge=0, description="Retirements the cloud refused so far (retried with backoff)."
+    )
 
 
 class RetiredToken(StatusModel):

@@ -51,9 +51,11 @@ from tokensync.controllers.renewal_policy import (
     retirements_due,
     retiring_as_status,
     retiring_from_status,
+    retry_retirement,
     rotation_conflict,
     schedule_retirements,
     settle_time,
+    without_held,
 )
 from tokensync.controllers.rollout import restart_workloads
 from tokensync.controllers.status_report import parse_rfc3339, rfc3339, with_ready
@@ -171,6 +173,11 @@ class ApplicationTokenController(SyncedResourceController):
                 rivals.extend(c for c in self._claims.get(other, []) if c.token == claim.token)
         return rivals
 
+    def _held_by_others(self, key: Key) -> set[str]:
+        """Tokens another resource holds now (named in its spec, or current in its status): never
+        retired for this one, in any namespace."""
+        return {token[2] for token, keys in self._holders.items() if keys - {key}}
+
     def _known_token_ids(self) -> set[str]:
         """Every token any resource holds or retires: a listed token among them was not made by a lost create."""
         known: set[str] = set()
@@ -226,7 +233,8 @@ class ApplicationTokenController(SyncedResourceController):
         create_time = parse_rfc3339(status.get("createTime"))
         if settings.strategy != "None":
             create_time = expiration_time - renewal_lifetime(settings, status, expiration_time=expiration_time,
-                                                             create_time=create_time)
+                                                             create_time=create_time,
+                                                             spec_token_id=spec.application_token_id)
         lifetime = TokenLifetime(expiration_time=expiration_time, create_time=create_time)
         return plan_after_read(token=lifetime, policy=self.policy_for(body), now=self.clock.now(),
                                jitter_key=jitter_key(body)).renew_at
@@ -316,8 +324,10 @@ class ApplicationTokenController(SyncedResourceController):
         status = self._status(key, body)
         renewal = TokenRenewal(client, instance_id=spec.instance_id, application_id=spec.application_id)
         current = current_token_id(spec.application_token_id, status)
-        retiring = add_retiring(retiring_from_status(status), replaced_by_spec_edit(spec.application_token_id, status),
-                                current=current)
+        retiring = without_held(
+            add_retiring(retiring_from_status(status), replaced_by_spec_edit(spec.application_token_id, status),
+                         current=current),
+            self._held_by_others(key) | ({current} if current else set()))
 
         async def record(fields: dict[str, Any]) -> None:
             await self.write_status(key, body, {"specApplicationTokenId": spec.application_token_id, **fields})
@@ -331,13 +341,15 @@ class ApplicationTokenController(SyncedResourceController):
             return await renewal.rotate(
                 status=self._status(key, body), current=replaced, retiring=retiring, retire=settings.retire,
                 lifetime=lifetime, uid=jitter_key(body), now=moment, cloud_now=moment + skew,
-                known_ids=self._known_token_ids(), settle=settle_time(now=moment, expiration_time=expires),
+                known_ids=self._known_token_ids(), held=self._held_by_others(key),
+                settle=settle_time(now=moment, expiration_time=expires),
                 record=record, announce=announce,
             )
 
         rotated: Rotated | None = None
         if current is None:  # Rotate without applicationTokenId: the first token (or its lost create)
-            rotated = await rotate(None, renewal_lifetime(settings, status, expiration_time=None, create_time=None),
+            rotated = await rotate(None, renewal_lifetime(settings, status, expiration_time=None, create_time=None,
+                                                          spec_token_id=spec.application_token_id),
                                    timedelta(0), None)
             current, retiring = rotated.token_id, rotated.retiring
         token, skew = await self._obtain(client, spec, current, expired_ok=settings.strategy != "None")
@@ -345,9 +357,13 @@ class ApplicationTokenController(SyncedResourceController):
             settings, status,
             expiration_time=token.expiration_time if token else parse_rfc3339(status.get("expirationTime")),
             create_time=token.create_time if token else parse_rfc3339(status.get("createTime")),
+            spec_token_id=spec.application_token_id,
         )
-        if settings.strategy != "None" and policy.renew_before is not None:
-            problem = margin_problem(lifetime=lifetime, margin=policy.renew_before)
+        if settings.strategy != "None":
+            margin = policy.renew_before
+            if margin is None:
+                margin = lifetime * (policy.renew_before_percentage / 100)
+            problem = margin_problem(lifetime=lifetime, margin=margin)
             if problem is not None:
                 raise _RenewalSpecProblem(problem)
         due = renewal_due(
@@ -356,8 +372,15 @@ class ApplicationTokenController(SyncedResourceController):
             renew_from=self._plan(body, token, lifetime, settings, policy, now, skew).renew_from if token else None,
             now=now,
         )
-        if self._status(key, body).get("pendingRotation"):
-            due = RenewalDue("rotate", "a rotation to finish")  # a create whose answer was lost
+        pending = self._status(key, body).get("pendingRotation")
+        if isinstance(pending, dict):
+            if settings.strategy == "Rotate" and pending.get("replaces") == current:
+                due = RenewalDue("rotate", "a rotation to finish")  # a create whose answer was lost
+            else:
+                # The spec changed since (another token, another strategy): that rotation is not
+                # wanted any more. Its token, should it show up, is deleted like any unanswered create's.
+                unsettled = [*(self._status(key, body).get("unsettledCreates") or []), pending]
+                await record({"unsettledCreates": unsettled, "pendingRotation": None})
         renewed: str | None = None
         error: CloudError | None = None
         if due is not None:
@@ -580,9 +603,10 @@ class ApplicationTokenController(SyncedResourceController):
         status = body.get("status") or {}
         now = self.clock.now()
         retiring = retiring_from_status(status)
-        scheduled = schedule_retirements(retiring, restarts_owed=restarts_owed, now=now,
-                                         retire_after=settings.retire_after)
-        left, retry = list(scheduled), None
+        held = self._held_by_others(key) | {str(status.get("applicationTokenId") or "")}
+        scheduled = schedule_retirements(without_held(retiring, held), restarts_owed=restarts_owed,
+                                         now=now, retire_after=settings.retire_after)
+        left = list(scheduled)
         remembered = list(status.get("retiredTokens") or [])
         due = retirements_due(scheduled, now)
         if due:
@@ -599,12 +623,13 @@ class ApplicationTokenController(SyncedResourceController):
                 try:
                     retired = await renewal.retire_one(entry, how=settings.retire)
                 except CloudError as error:
-                    retry = now + RETIRE_RETRY
+                    later = retry_retirement(entry, now, first=RETIRE_RETRY, most=self.defaults.max_backoff)
+                    left = [later if e.token_id == entry.token_id else e for e in left]
                     metrics.record_renewal(settings.strategy, error.reason)
                     explained = _explained(error, renewal.instance_id, renewal.application_id, entry.token_id)
                     await self.events.post(body, "Warning", "RenewalFailed",
                                            f"could not retire replaced token {entry.token_id}: {explained}; "
-                                           f"retrying in {RETIRE_RETRY.seconds}s")
+                                           f"next attempt {rfc3339(later.retire_at)}")
                     continue
                 left = [e for e in left if e.token_id != entry.token_id]
                 remembered = remember_retired(remembered, entry.token_id, retired.how)
@@ -615,7 +640,7 @@ class ApplicationTokenController(SyncedResourceController):
         if left != retiring:
             await self.write_status(key, body, {"retiringTokens": retiring_as_status(left),
                                                 "retiredTokens": remembered or None})
-        return _earliest(next_retirement(left), retry)
+        return next_retirement(left)
 
     async def _write(
         self,

@@ -84,7 +84,7 @@ def replaced_by_spec_edit(spec_token_id: str | None, status: Mapping[str, Any]) 
 
 def renewal_lifetime(
     settings: RenewalSettings, status: Mapping[str, Any], *, expiration_time: datetime | None,
-    create_time: datetime | None,
+    create_time: datetime | None, spec_token_id: str | None = None,
 ) -> timedelta:
     """How long each renewal makes the token valid: spec, else the lifetime recorded at the first
     read (extensions make ExpirationTime - CreateTime grow; it must not), else the token's own,
@@ -92,6 +92,8 @@ def renewal_lifetime(
     if settings.lifetime is not None:
         return settings.lifetime
     recorded = status.get("renewalLifetime")
+    if status.get("specApplicationTokenId") != spec_token_id:
+        recorded = None  # measured on another token: the spec now names a different one
     if isinstance(recorded, str):
         try:
             value = parse_duration(recorded)
@@ -113,13 +115,20 @@ def duration_text(delta: timedelta) -> str:
     return text or "0s"
 
 
+# A renewal must leave the token valid for a while before the next one is due: at least this share
+# of its lifetime, and at least MIN_RENEWAL_GAP (or every read would renew it again).
+MIN_RENEWAL_GAP_SHARE = 0.10
+MIN_RENEWAL_GAP = timedelta(seconds=10)
+
+
 def margin_problem(*, lifetime: timedelta, margin: timedelta) -> str | None:
-    """A renewal whose margin is not shorter than the lifetime it sets would be due again at once."""
-    if margin < lifetime:
+    """A renewal whose margin leaves almost none of the lifetime it sets would be due again at once."""
+    gap = lifetime - margin
+    if gap >= max(lifetime * MIN_RENEWAL_GAP_SHARE, MIN_RENEWAL_GAP):
         return None
-    return (f"refresh.renewBefore ({duration_text(margin)}) must be shorter than the renewal lifetime "
-            f"({duration_text(lifetime)}), or every renewal would be due again at once: shorten renewBefore "
-            "or set a longer renewal.lifetime")
+    return (f"the renewal margin ({duration_text(margin)} before expiry) leaves too little of the renewal lifetime "
+            f"({duration_text(lifetime)}) between two renewals: at least a tenth of it, and 10s, must remain. "
+            "Shorten refresh.renewBefore (or renewBeforePercentage), or set a longer renewal.lifetime")
 
 
 @dataclass(frozen=True)
@@ -165,6 +174,9 @@ class TokenClaim:
     uid: str
     token: tuple[str, str, str]  # (instanceId, applicationId, applicationTokenId)
     rotates: bool
+    # Backed by a sync: the token its status says it holds. A resource that merely names a token
+    # another already holds never takes it over, however old the resource is.
+    established: bool = False
 
     @property
     def label(self) -> str:
@@ -182,21 +194,23 @@ def claims_of(body: Mapping[str, Any]) -> list[TokenClaim]:
     rotates = (spec.get("renewal") or {}).get("strategy") == "Rotate"
     spec_id = spec.get("applicationTokenId") if isinstance(spec.get("applicationTokenId"), str) else None
     ids = {i for i in (spec_id, current_token_id(spec_id, status)) if i}
+    synced = {status.get("applicationTokenId")} if status.get("lastSyncTime") else set()
     return [TokenClaim(str(meta.get("namespace") or ""), str(meta.get("name")),
                        str(meta.get("creationTimestamp") or ""), str(meta.get("uid") or ""),
-                       (instance, application, token_id), rotates) for token_id in sorted(ids)]
+                       (instance, application, token_id), rotates, token_id in synced) for token_id in sorted(ids)]
 
 
 def rotation_conflict(mine: Sequence[TokenClaim], others: Iterable[TokenClaim]) -> str | None:
     """Two resources on one cloud token fight if either rotates it (the rotating one retires the
-    token the other reads, or both create replacements). The older resource keeps the token; the
-    newer one is refused with a message naming the other. Extend/None on one token do not fight."""
+    token the other reads, or both create replacements). The resource that already holds the token
+    (its last sync read it) keeps it, else the older one; the other is refused with a message
+    naming the holder. Extend/None on one token do not fight."""
     held = {claim.token: claim for claim in mine}
     for other in others:
         claim = held.get(other.token)
         if claim is None or other.uid == claim.uid or not (claim.rotates or other.rotates):
             continue
-        if (other.created, other.uid) < (claim.created, claim.uid):
+        if (not other.established, other.created, other.uid) < (not claim.established, claim.created, claim.uid):
             return (f"application token {other.token[2]} is already used by {other.label}, and "
                     f"{'this resource' if claim.rotates else 'that one'} rotates it: two resources would fight over "
                     "one token. Point this resource at another token, or leave out applicationTokenId with "
@@ -277,11 +291,14 @@ def settle_time(*, now: datetime, expiration_time: datetime | None) -> timedelta
 class Retiring:
     token_id: str
     retire_at: datetime | None  # None: rollout restarts still owed
+    attempts: int = 0  # retirements the cloud refused so far
 
     def as_status(self) -> dict[str, Any]:
         entry: dict[str, Any] = {"applicationTokenId": self.token_id}
         if self.retire_at is not None:
             entry["retireAt"] = rfc3339(self.retire_at)
+        if self.attempts:
+            entry["failedAttempts"] = self.attempts
         return entry
 
 
@@ -289,7 +306,9 @@ def retiring_from_status(status: Mapping[str, Any]) -> list[Retiring]:
     entries = []
     for item in status.get("retiringTokens") or []:
         if isinstance(item, dict) and isinstance(item.get("applicationTokenId"), str):
-            entries.append(Retiring(item["applicationTokenId"], parse_rfc3339(item.get("retireAt"))))
+            attempts = item.get("failedAttempts")
+            entries.append(Retiring(item["applicationTokenId"], parse_rfc3339(item.get("retireAt")),
+                                    attempts if isinstance(attempts, int) and attempts > 0 else 0))
     return entries
 
 
@@ -311,6 +330,19 @@ def schedule_retirements(entries: Sequence[Retiring], *, restarts_owed: bool, no
         return list(entries)
     return [e if e.retire_at is not None else Retiring(e.token_id, _whole_seconds(now + retire_after))
             for e in entries]
+
+
+def without_held(entries: Sequence[Retiring], held: set[str]) -> list[Retiring]:
+    """Never retire a token some resource holds now (its own current one after a spec edit back,
+    or one another resource, in any namespace, has come to use)."""
+    return [entry for entry in entries if entry.token_id not in held]
+
+
+def retry_retirement(entry: Retiring, now: datetime, *, first: timedelta, most: timedelta) -> Retiring:
+    """A retirement the cloud refused: try again after ``first``, doubling with each refusal up to
+    ``most`` (a refused permission is not fixed by asking every second)."""
+    wait = min(first * 2 ** min(entry.attempts, 20), most)
+    return Retiring(entry.token_id, _whole_seconds(now + wait), entry.attempts + 1)
 
 
 def retirements_due(entries: Sequence[Retiring], now: datetime) -> list[Retiring]:

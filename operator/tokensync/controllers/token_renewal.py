@@ -112,11 +112,13 @@ class TokenRenewal:
         now: datetime,
         cloud_now: datetime,
         known_ids: set[str],
+        held: set[str],
         settle: timedelta,
         record: Record,
         announce: Announce,
     ) -> Rotated:
-        """Make (or recover) the token that replaces ``current``; recorded before it returns."""
+        """Make (or recover) the token that replaces ``current``; recorded before it returns.
+        ``held``: tokens some resource holds now, never retired or deleted here."""
         pending = status.get("pendingRotation")
         unsettled = unsettled_from_status(status)
         if isinstance(pending, dict) or unsettled:
@@ -129,6 +131,7 @@ class TokenRenewal:
                 return await self._adopt(found, replaced, retiring, now, record, recovered=True)
             if isinstance(pending, dict):
                 await self._give_up_on(pending, unsettled, now=now, settle=settle, record=record)
+        retiring = [entry for entry in retiring if entry.token_id not in held]
         left = await self.retire_all(retiring, how=retire, record=record, current=current, announce=announce)
         expiration_ms = tagged_expiration(cloud_now, lifetime, uid)
         await record({"pendingRotation": {"startedAt": rfc3339(now), "expirationTime": expiration_ms,
@@ -137,7 +140,8 @@ class TokenRenewal:
             try:
                 created = await self._create(expiration_ms)
             except QuotaExceededError:
-                retired = [r for r in status.get("retiredTokens") or [] if isinstance(r, dict)]
+                retired = [r for r in status.get("retiredTokens") or []
+                           if isinstance(r, dict) and r.get("applicationTokenId") not in held]
                 if not left and not retired:
                     raise
                 logger.info("token limit reached for application %s: deleting the tokens it replaced, then "
