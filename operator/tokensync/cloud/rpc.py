@@ -260,6 +260,13 @@ def _interpret(response: httpx.Response) -> RawReply:
     if response.status_code >= 400:
         fields = body if isinstance(body, dict) else {}
         retry_after, throttled = _retry_after(response)
+        if response.status_code == 400 and not _text(fields.get("Code")) and not throttled:
+            # A 400 whose body says nothing (empty, truncated, HTML from a proxy): what the cloud
+            # objected to is unknown, so it is not taken for a bad spec; retried like a broken answer.
+            raise MalformedResponseError(
+                code="MalformedResponse", message="an HTTP 400 answer without an error code (a broken body)",
+                request_id=_text(request_id), http_status=response.status_code,
+            )
         raise classify(
             response.status_code,
             _text(fields.get("Code")),

@@ -471,7 +471,10 @@ class ApplicationTokenController(SyncedResourceController):
                             message=f"application token {fetched.token_id} expired at "
                                     f"{rfc3339(token.expiration_time)}; the last Secret is kept "
                                     + (renewal_failed or _expired_advice(settings)),
-                            retryable=True, transient=False, started=started,
+                            # A renewal that failed for a passing reason (throttling, an outage) is
+                            # retried soon: the Secret already holds an expired token.
+                            retryable=True, started=started,
+                            transient=fetched.renewal_error is not None and fetched.renewal_error.retryable,
                             expiration_time=token.expiration_time - skew)
             return
 

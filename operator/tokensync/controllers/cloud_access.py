@@ -118,7 +118,13 @@ class CloudAccessController:
         identity: dict[str, str] | None = None
         eiam_problem: str | None = None
         try:
-            resolved = await self._access.access_client(key)
+            try:
+                resolved = await self._access.access_client(key)
+            except KubeApiError as exc:
+                # Reading its Secret or namespace failed (an API server hiccup): try again shortly.
+                logger.warning("%s %s: could not read what it needs: %s; retrying in 5s", kind, key[2], exc)
+                self.queue.schedule(key, 5.0)
+                return
             eiam_problem = resolved.eiam_problem
             reply = await resolved.client.get_caller_identity()
             identity = {"accountId": reply.value.account_id, "arn": reply.value.arn}

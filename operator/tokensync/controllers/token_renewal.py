@@ -30,7 +30,9 @@ new token, and its request carries nothing the API echoes back but the Expiratio
 
 Before a new create, tokens still retiring from an earlier rotation are retired at once, so at
 most two tokens of one resource are enabled at any moment (``retire: Keep`` leaves them enabled,
-as asked). A refusal for the application's token limit deletes every token this resource
+as asked), unless that would retire a token the Secret may still hold (its successor never
+reached the Secret) or the cloud refuses the retirement: a valid Secret comes first, and such a
+token is retired on its own schedule. A refusal for the application's token limit deletes every token this resource
 replaced, the ones it disabled or kept earlier included (``retiredTokens`` remembers the last
 few), and tries the create once more.
 """
@@ -237,14 +239,20 @@ class TokenRenewal:
 
     async def retire_all(self, entries: Sequence[Retiring], *, how: Retire, record: Record,
                          current: str | None, announce: Announce) -> list[Retiring]:
-        """Retire every entry now (before a new rotation, or when the token limit is reached)."""
+        """Retire now the entries whose successor reached the Secret (they have a retireAt), before a
+        new rotation or at the token limit. One the Secret may still hold waits; one the cloud
+        refuses to retire stays listed for its own retries: neither blocks the rotation."""
         if how == "Keep" or not entries:
             return list(entries)
         left = list(entries)
         for entry in entries:
-            if entry.token_id == current:
+            if entry.token_id == current or entry.retire_at is None:
                 continue
-            done = await self.retire_one(entry, how=how)
+            try:
+                done = await self.retire_one(entry, how=how)
+            except CloudError as error:
+                logger.info("could not retire token %s before the next rotation: %s", entry.token_id, error.code)
+                continue
             left = [e for e in left if e.token_id != entry.token_id]
             await record({"retiringTokens": retiring_as_status(left)})
             await announce(Retired(entry.token_id, f"{done.how} before the next rotation"))
