@@ -11,20 +11,22 @@ One run per N, each with fresh emulators and a fresh operator:
 3. ``quiet``: nothing changes for ``--quiet-seconds``: reads and writes must be zero.
 4. ``steady_creation``: min(N, 1000) more tokens created at ``--create-rate`` per second:
    create-to-Secret latency p50/p99 under a steady stream (the issue's 2 s target).
-5. ``steady_state``: ``--steady-tokens`` short-lived tokens (``--steady-lifetime``, the cloud
-   issues a new value every half lifetime, creation times spread over one period) observed for
-   ``--steady-window`` seconds of real time once Ready: reads per planned refresh, Secret writes
-   for tokens that did not change, ObtainApplicationToken calls per second (max vs mean).
-
-Compressed time: a 60 s token stands for a 1 h token (60x); the schedule (renew at a third of
-the lifetime left, new value every half lifetime) scales with the lifetime, but the operator's
-floors (min interval 5 s, jitter at most a tenth of the margin) do not.
+5. ``renewal`` (its own emulators and operator; ``--renewal-tokens``, 0 skips it): Extend tokens
+   whose renewal moments fall evenly within ``--renewal-window`` seconds (the fleet whose renewal
+   falls due within one hour, at its real size with ``--renewal-window 3600``): cloud calls per token
+   (ObtainApplicationToken, UpdateApplicationTokenExpirationTime), the busiest second against the
+   mean, renewals after their planned moment and tokens past their expiry (the deadline). Then
+   ``--rotate-tokens`` Rotate tokens (retire Delete after ``--retire-after``), due within
+   ``--rotate-window``: calls per rotation by action, and how long until every replaced token is
+   deleted. The tokens' lifetime is chosen so the renewal moments come after the first reads
+   (``--renewal-lead``); tokensync's own floors (jitter at most a tenth of the margin, 5 min) apply.
 
 The cloud emulator gets ``--latency-ms`` on every call and a token bucket of ``--rate`` calls/s
 (burst rate/5) answering ``400 Throttling.User`` beyond it, as the real gateway does (no x-acs-retry-after).
 
-Usage: python3 bench/operator_bench.py [--tokens 100,1000,10000] [--latency-ms 50] [--rate 200]
-       [--operator-cloud-rate R] [--json FILE] [--profile DIR]
+Usage: python3 bench/operator_bench.py [--tokens 100,1000,10000 | --tokens 0] [--latency-ms 50] [--rate 200]
+       [--operator-cloud-rate R] [--renewal-tokens 1000] [--renewal-window 600] [--rotate-tokens 100]
+       [--rotate-window 300] [--retire-after 30] [--json FILE] [--profile DIR]
 """
 
 from __future__ import annotations
@@ -34,8 +36,10 @@ import asyncio
 import base64
 import contextlib
 import cProfile
+import dataclasses
 import json
 import logging
+import math
 import os
 import platform
 import resource
@@ -51,6 +55,7 @@ from typing import Any
 from tokensync.api.crds import crd_manifests
 from tokensync.clock import SYSTEM_CLOCK
 from tokensync.emulators.cloud import CloudEmulator, demo_state, running_cloud_emulator
+from tokensync.emulators.cloud import app as cloud_app
 from tokensync.emulators.cloud.faults import Fault, FaultSet, Outcome
 from tokensync.emulators.cloud.state import truncate_ms
 from tokensync.emulators.kubernetes import KubernetesEmulator
@@ -75,13 +80,12 @@ class RateLimitedFaults(FaultSet):
         self._level, self._updated = self.burst, time.monotonic()
         self._throttle = Fault(status=400, code="Throttling.User",
                                message="Request was denied due to user flow control.")
-        self.read_times: list[float] = []  # monotonic time of every ObtainApplicationToken call
+        self.call_times: dict[str, list[float]] = {}  # action -> monotonic time of every call
 
     def draw(self, action: str | None) -> Outcome:
         outcome = super().draw(action)
         now = time.monotonic()
-        if action == OBTAIN:
-            self.read_times.append(now)
+        self.call_times.setdefault(action or "", []).append(now)
         self._level = min(self.burst, self._level + (now - self._updated) * self.rate)
         self._updated = now
         if self._level >= 1.0:
@@ -323,7 +327,6 @@ async def bench_one(n: int, args: argparse.Namespace, workdir: Path) -> dict[str
                 cloud.add_token(f"token_t{i}")
             for i in range(steady_n):
                 cloud.add_token(f"token_c{i}")
-            _add_short_tokens(cloud, args.steady_tokens, timedelta(seconds=args.steady_lifetime))
 
             # 1. the shortest path
             cloud.reset_counters()
@@ -411,11 +414,6 @@ async def bench_one(n: int, args: argparse.Namespace, workdir: Path) -> dict[str
                                          "obtain_answers": _obtain_codes(cloud)}
             print(f"[{n}] steady creation done", file=sys.stderr, flush=True)
 
-            # 5. steady state with short-lived tokens (compressed time)
-            if args.steady_tokens:
-                result["steady_state"] = await _steady_state(kube, cloud, limited, observed, args, names + steady_names)
-                print(f"[{n}] steady state done", file=sys.stderr, flush=True)
-
             result["operator"] = {"idle_after_start": idle_usage, "end": operator.usage()}
             result["operator"]["reported_by_itself"] = await _child_result(process)
     finally:
@@ -430,82 +428,189 @@ def _cluster_access_ready(kube: KubernetesEmulator) -> bool:
     return obj is not None and _ready(obj)
 
 
-def _add_short_tokens(cloud: CloudEmulator, count: int, lifetime: timedelta) -> None:
-    """Tokens re-minted every half lifetime, their schedules spread evenly over one period."""
-    period = lifetime / 2
-    now = SYSTEM_CLOCK.now()
-    for i in range(count):
-        token = cloud.add_token(f"token_s{i}", lifetime=lifetime, remint_after=period)
-        token.create_time = truncate_ms(now - period * (i / max(1, count)))
-        token.expiration_time = token.create_time + lifetime
+# --- 5. renewal at scale: Extend and Rotate -------------------------------------------------------
+
+UPDATE, CREATE, LIST = "UpdateApplicationTokenExpirationTime", "CreateApplicationToken", "ListApplicationTokens"
+DISABLE, DELETE = "DisableApplicationToken", "DeleteApplicationToken"
 
 
-def _planned_refreshes(cloud: CloudEmulator, count: int, start: datetime, end: datetime) -> int:
-    """Renewal moments of the short tokens in (start, end]: each value is due for renewal at two
-    thirds of its lifetime (tokensync's default margin, a third), by which time the cloud has issued
-    the next value (every half lifetime). So one read per renewal moment is the ideal."""
-    total = 0
-    for i in range(count):
-        token = cloud.state.tokens[f"token_s{i}"]
-        assert token.create_time is not None and token.remint_after is not None
-        period = token.remint_after
-        anchor = token.create_time + token.lifetime * 0.67
-        total += int((end - anchor) // period) - int((start - anchor) // period)
-    return total
+class EffectLog:
+    """When the cloud carried out each token-changing call: the emulator's actions, wrapped."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, dict[str, float]] = {a: {} for a in (UPDATE, CREATE, DISABLE, DELETE)}
+        self.created_in: dict[str, str] = {}  # application -> the last token created in it
+        self._saved: dict[str, Any] = {}
+
+    def install(self) -> None:
+        for action in self.times:
+            original = cloud_app.OPERATIONS[action]
+            self._saved[action] = original
+            cloud_app.OPERATIONS[action] = dataclasses.replace(original, handler=self._wrapped(action, original))
+
+    def uninstall(self) -> None:
+        cloud_app.OPERATIONS.update(self._saved)
+
+    def _wrapped(self, action: str, original: Any) -> Any:
+        def handler(ctx: Any) -> dict[str, Any]:
+            answer: dict[str, Any] = original.handler(ctx)
+            token_id = ctx.params.get("ApplicationTokenId")
+            if action == CREATE:
+                token_id = answer["ApplicationTokens"]["ApplicationTokenId"]
+                self.created_in[ctx.params["ApplicationId"]] = token_id
+            self.times[action].setdefault(token_id, time.monotonic())  # the first time it took effect
+            return answer
+        return handler
 
 
-async def _steady_state(kube: KubernetesEmulator, cloud: CloudEmulator, limited: RateLimitedFaults,
-                        observed: Observed, args: argparse.Namespace, other_names: list[str]) -> dict[str, Any]:
-    count = args.steady_tokens
-    names = [f"s{i}" for i in range(count)]
-    for i, name in enumerate(names):
-        observed.created[name] = time.monotonic()
-        kube.create(_application_token(name, f"token_s{i}"))
-    await _until(lambda: all(name in observed.ready for name in names), args.timeout, "short tokens Ready")
-    await asyncio.sleep(2)  # let the first sync's last writes land
-    cloud.reset_counters()
-    writes_before = Counter(kube.write_counts)
-    changes_before = Counter(observed.secret_changes)
-    same_before = Counter(observed.secret_same)
-    start_mono, start_wall = time.monotonic(), datetime.now(UTC)
-    await asyncio.sleep(args.steady_window)
-    end_mono, end_wall = time.monotonic(), datetime.now(UTC)
-    # The cloud emulator re-mints lazily: touch every token so the schedule is applied up to now.
-    for i in range(count):
-        cloud.token(f"token_s{i}")
-    planned = _planned_refreshes(cloud, count, start_wall, end_wall)
-    per_second = Counter(int(t - start_mono) for t in limited.read_times if start_mono <= t < end_mono)
-    seconds = int(end_mono - start_mono)
-    rates = [per_second.get(s, 0) for s in range(seconds)]
-    mean = sum(rates) / max(1, seconds)
-    reads = _obtain_codes(cloud)
-    changes = observed.secret_changes - changes_before
-    same = observed.secret_same - same_before
-    return {
-        "tokens": count, "lifetime_s": args.steady_lifetime, "new_value_every_s": args.steady_lifetime / 2,
-        "window_s": round(end_mono - start_mono, 1),
-        "stands_for_hours_of_1h_tokens": round((end_mono - start_mono) / args.steady_lifetime, 1),
-        "obtain_answers": reads,
-        "planned_refreshes": planned,
-        "reads_per_planned_refresh": round(reads.get("Success", 0) / max(1, planned), 3),
-        "secret_value_changes": sum(changes[n] for n in names),
-        "secret_writes_without_change": sum(same.values()),
-        "secret_writes_of_unchanged_tokens": sum(changes[n] + same[n] for n in other_names),
-        "writes": _secret_writes(kube, writes_before),
-        "reads_per_second_mean": round(mean, 2),
-        "reads_per_second_max": max(rates, default=0),
-        "max_over_mean": round(max(rates, default=0) / mean, 2) if mean else None,
-    }
+def _rotate_token(name: str, token_id: str, application: str, retire_after: float) -> dict[str, Any]:
+    body = _application_token(name, token_id)
+    body["spec"]["applicationId"] = application
+    body["spec"]["renewal"] = {"strategy": "Rotate", "retire": "Delete", "retireAfter": f"{round(retire_after)}s"}
+    return body
 
+
+def _per_second(times: list[float], start: float, end: float) -> dict[str, float | None]:
+    seconds = max(1, int(end - start))
+    counts = Counter(int(t - start) for t in times if start <= t < start + seconds)
+    rates = [counts.get(i, 0) for i in range(seconds)]
+    mean = sum(rates) / seconds
+    return {"mean_per_s": round(mean, 2), "max_per_s": max(rates), "max_over_mean": round(max(rates) / mean, 2)
+            if mean else None}
+
+
+async def bench_renewal(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    """Extend tokens due within --renewal-window, then Rotate tokens due within --rotate-window."""
+    ext_n, rot_n = args.renewal_tokens, args.rotate_tokens
+    lead = args.renewal_lead if args.renewal_lead is not None else 60 + (ext_n + rot_n) / 40
+    # A lifetime long enough that every renewal moment (a third of it before expiry) is still ahead;
+    # tokensync's jitter moves a renewal up to a tenth of that margin (at most 5 min) earlier.
+    horizon = lead + args.renewal_window + 400 + args.rotate_window
+    # Whole seconds: a fractional lifetime costs a second read at the first renewal (see RESULTS.md).
+    lifetime = float(math.ceil(max(args.renewal_lifetime, horizon / 0.6)))
+    margin = lifetime * 0.33
+    jitter = min(margin / 10, 300.0)
+    result: dict[str, Any] = {"extend_tokens": ext_n, "rotate_tokens": rot_n, "lead_s": round(lead),
+                              "lifetime_s": round(lifetime), "renewal_margin_s": round(margin),
+                              "max_jitter_s": round(jitter)}
+    kube = KubernetesEmulator(clock=SYSTEM_CLOCK, history_size=200_000)
+    for crd in crd_manifests().values():
+        kube.install_crds([crd])
+    await kube.start()
+    kubeconfig = str(kube.write_kubeconfig(workdir / "kubeconfig-renewal"))
+    effects = EffectLog()
+    effects.install()
+    followers: list[asyncio.Task[None]] = []
+    try:
+        async with running_cloud_emulator(demo_state(SYSTEM_CLOCK.now())) as cloud:
+            limited = RateLimitedFaults(args.rate)
+            cloud.faults = limited
+            cloud.inject_fault(latency_ms=args.latency_ms)
+            _setup_cluster(kube, cloud)
+            observed = Observed()
+            followers = [asyncio.create_task(_follow(kube, (API, "applicationtokens"), observed))]
+            process = await _child("--child-operator", kubeconfig, str(args.operator_cloud_rate or args.rate),
+                                   str(Path(args.log_dir or workdir) / "operator-renewal.log"), "")
+            assert process.stdout is not None
+            assert (await process.stdout.readline()).strip() == b"ready"
+            operator = OperatorProcess(process)
+            await _until(lambda: _cluster_access_ready(kube), 60, "ClusterCloudAccess Ready")
+
+            wall, mono = SYSTEM_CLOCK.now(), time.monotonic()
+            t_ext = mono + lead
+            t_rot = t_ext + (args.renewal_window + jitter + 60 if ext_n else 0)  # after the Extend window
+            due: dict[str, float] = {}  # token -> its renewal moment (monotonic)
+            deadline: dict[str, float] = {}  # token -> its expiry (monotonic)
+
+            def add(token_id: str, application: str, at: float) -> None:
+                token = cloud.add_token(token_id, lifetime=timedelta(seconds=lifetime), application_id=application)
+                token.expiration_time = truncate_ms(wall + timedelta(seconds=at - mono + margin))
+                token.create_time = token.expiration_time - timedelta(seconds=lifetime)
+                due[token_id], deadline[token_id] = at, at + margin
+
+            for i in range(ext_n):
+                add(f"token_e{i}", APPLICATION, t_ext + args.renewal_window * (i + 0.5) / ext_n)
+            for i in range(rot_n):
+                add(f"token_r{i}", f"app_r{i}", t_rot + args.rotate_window * (i + 0.5) / rot_n)
+            before = operator.usage()
+            for i in range(ext_n):
+                kube.create(_application_token(f"e{i}", f"token_e{i}"))
+                if i % 50 == 49:
+                    await asyncio.sleep(0)
+            for i in range(rot_n):
+                kube.create(_rotate_token(f"r{i}", f"token_r{i}", f"app_r{i}", args.retire_after))
+                if i % 50 == 49:
+                    await asyncio.sleep(0)
+            names = [f"e{i}" for i in range(ext_n)] + [f"r{i}" for i in range(rot_n)]
+            await _until(lambda: all(n in observed.ready for n in names), args.timeout, "renewal tokens Ready")
+            ready_at = max(observed.ready[n] for n in names)
+            result["first_reads_done_s_before_first_renewal"] = round(min(due.values(), default=ready_at) - jitter
+                                                                     - ready_at, 1)
+            print(f"[renewal] {len(names)} tokens Ready; renewals start in "
+                  f"{t_ext - jitter - time.monotonic():.0f} s", file=sys.stderr, flush=True)
+
+            if ext_n:
+                ext_ids = [f"token_e{i}" for i in range(ext_n)]
+                await _until(lambda: all(t in effects.times[UPDATE] for t in ext_ids),
+                             t_ext + args.renewal_window + jitter + 600 - time.monotonic(), "every Extend renewed")
+                start, end = t_ext - jitter, t_ext + args.renewal_window
+                calls = {a: [t for t in limited.call_times.get(a, []) if start <= t <= end + 5]
+                         for a in (OBTAIN, UPDATE)}
+                renewed = {t: effects.times[UPDATE][t] for t in ext_ids}
+                result["extend"] = {
+                    "window_s": args.renewal_window,
+                    "calls_per_token": {a: round(len(v) / ext_n, 3) for a, v in calls.items()},
+                    "obtain_and_update_per_second": _per_second(calls[OBTAIN] + calls[UPDATE], start, end),
+                    "renewed_after_planned_moment": sum(1 for t, at in renewed.items() if at > due[t] + 1),
+                    "past_deadline": sum(1 for t, at in renewed.items() if at > deadline[t]),
+                    "earliest_s_before_planned": round(max(due[t] - at for t, at in renewed.items()), 1),
+                    "latest_s_after_planned": round(max(at - due[t] for t, at in renewed.items()), 1),
+                }
+                print(f"[renewal] Extend: {result['extend']}", file=sys.stderr, flush=True)
+
+            if rot_n:
+                originals = [f"token_r{i}" for i in range(rot_n)]
+                await _until(lambda: all(t in effects.times[DELETE] for t in originals),
+                             t_rot + args.rotate_window + jitter + args.retire_after + 900 - time.monotonic(),
+                             "every replaced token deleted")
+                start = t_rot - jitter
+                end = max(effects.times[DELETE][t] for t in originals) + 1
+                counts = {a: sum(1 for t in limited.call_times.get(a, []) if start <= t <= end)
+                          for a in (OBTAIN, LIST, CREATE, DISABLE, DELETE)}
+                successors = {f"token_r{i}": effects.created_in[f"app_r{i}"] for i in range(rot_n)}
+                created = {t: effects.times[CREATE][s] for t, s in successors.items()}
+                retire_delay = sorted(effects.times[DELETE][t] - created[t] for t in originals)
+                last_create = max(created.values())
+                result["rotate"] = {
+                    "window_s": args.rotate_window, "retire_after_s": args.retire_after,
+                    "calls_per_rotation": {a: round(n / rot_n, 3) for a, n in counts.items()},
+                    "tokens_created": len(effects.times[CREATE]),
+                    "rotated_after_planned_moment": sum(1 for t, at in created.items() if at > due[t] + 1),
+                    "create_to_delete_s": {"p50": round(_pct(retire_delay, 50), 1),
+                                           "p99": round(_pct(retire_delay, 99), 1),
+                                           "max": round(retire_delay[-1], 1)},
+                    "all_retired_s_after_last_rotation": round(end - 1 - last_create, 1),
+                    "all_retired_s_after_first_rotation": round(end - 1 - min(created.values()), 1),
+                }
+                print(f"[renewal] Rotate: {result['rotate']}", file=sys.stderr, flush=True)
+            after = operator.usage()
+            result["operator"] = {"cpu_seconds": round(after["cpu_seconds"] - before["cpu_seconds"], 1),
+                                  "peak_rss_mib": after["peak_rss_mib"]}
+            await _child_result(process)
+    finally:
+        effects.uninstall()
+        for task in followers:
+            task.cancel()
+        await kube.stop()
+    return result
 
 # --- report ---------------------------------------------------------------------------------------
 
 def _table(results: list[dict[str, Any]]) -> str:
     rows = [("N", "ready s", "floor s", "base s", "ratio", "burst p50/p99 s", "steady p50/p99 s", "reads/tok",
-             "writes/tok", "quiet w", "reads/refresh", "max/mean", "RSS MiB", "CPU s")]
+             "writes/tok", "quiet w", "RSS MiB", "CPU s")]
     for r in results:
         burst, steady = r["burst"], r["steady_creation"]
-        state = r.get("steady_state") or {}
         rows.append((
             str(r["tokens"]), str(burst["all_ready_seconds"]), str(burst["rate_limit_floor_seconds"]),
             str(r["baseline"]["seconds"]), str(r["throughput_ratio_vs_baseline"]),
@@ -513,7 +618,6 @@ def _table(results: list[dict[str, Any]]) -> str:
             f"{steady['create_to_secret']['p50_s']}/{steady['create_to_secret']['p99_s']}",
             str(burst["reads_per_token"]), str(burst["secret_writes_per_token"]),
             str(sum(v for k, v in r["quiet"]["writes"].items() if k.startswith("secrets:"))),
-            str(state.get("reads_per_planned_refresh", "-")), str(state.get("max_over_mean", "-")),
             str(r["operator"]["end"]["peak_rss_mib"]), str(r["operator"]["end"]["cpu_seconds"]),
         ))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -530,6 +634,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="tokensync-bench-") as tmp:
         for n in args.tokens:
             summary["runs"].append(await bench_one(n, args, Path(tmp)))
+        if args.renewal_tokens or args.rotate_tokens:
+            summary["renewal"] = await bench_renewal(args, Path(tmp))
     return summary
 
 
@@ -543,8 +649,8 @@ def main() -> None:
         asyncio.run(run_baseline_child(kubeconfig, url, int(tokens), float(rate), int(concurrency)))
         return
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--tokens", type=lambda s: [int(x) for x in s.split(",")], default=[100, 1000],
-                        help="comma-separated N (default 100,1000; 10000 is opt-in)")
+    parser.add_argument("--tokens", type=lambda s: [int(x) for x in s.split(",") if int(x)], default=[100, 1000],
+                        help="comma-separated N (default 100,1000; 10000 is opt-in; 0: only the renewal phase)")
     parser.add_argument("--latency-ms", type=float, default=50.0, help="added to every cloud call")
     parser.add_argument("--rate", type=float, default=200.0, help="cloud rate limit, calls per second")
     parser.add_argument("--operator-cloud-rate", type=float, default=None,
@@ -554,9 +660,17 @@ def main() -> None:
     parser.add_argument("--create-rate", type=float, default=100.0, help="steady creation, tokens per second")
     parser.add_argument("--create-count", type=int, default=1000, help="steady creation: at most this many tokens")
     parser.add_argument("--quiet-seconds", type=float, default=15.0)
-    parser.add_argument("--steady-tokens", type=int, default=200, help="short-lived tokens (0: skip steady state)")
-    parser.add_argument("--steady-lifetime", type=float, default=60.0, help="seconds; stands for 1 h")
-    parser.add_argument("--steady-window", type=float, default=180.0, help="seconds of real time observed")
+    parser.add_argument("--renewal-tokens", type=int, default=1000,
+                        help="Extend tokens due for renewal within --renewal-window (0: skip the renewal phase)")
+    parser.add_argument("--renewal-window", type=float, default=600.0,
+                        help="seconds over which their renewal moments are spread (3600: one hour)")
+    parser.add_argument("--renewal-lifetime", type=float, default=0.0,
+                        help="seconds (default: just long enough that every renewal comes after the first reads)")
+    parser.add_argument("--renewal-lead", type=float, default=None,
+                        help="seconds before the first renewal moment (default 60 + tokens/40: the first reads)")
+    parser.add_argument("--rotate-tokens", type=int, default=100, help="Rotate tokens (retire Delete)")
+    parser.add_argument("--rotate-window", type=float, default=300.0, help="seconds over which they fall due")
+    parser.add_argument("--retire-after", type=float, default=30.0, help="retireAfter, seconds")
     parser.add_argument("--timeout", type=float, default=3600.0, help="per phase, seconds")
     parser.add_argument("--json", default=None, metavar="FILE", help="also write the JSON summary here")
     parser.add_argument("--log-dir", default=None, metavar="DIR", help="keep the operator's log here")
@@ -569,7 +683,8 @@ def main() -> None:
     print(text)
     if args.json:
         Path(args.json).write_text(text + "\n")
-    print(_table(summary["runs"]), file=sys.stderr)
+    if summary["runs"]:
+        print(_table(summary["runs"]), file=sys.stderr)
 
 
 if __name__ == "__main__":
