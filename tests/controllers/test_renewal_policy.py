@@ -21,6 +21,7 @@ from tokensync.controllers.renewal_policy import (
     find_created,
     margin_problem,
     next_retirement,
+    release_at_deletion,
     renewal_due,
     renewal_lifetime,
     replaced_by_spec_edit,
@@ -28,6 +29,7 @@ from tokensync.controllers.renewal_policy import (
     rotation_conflict,
     schedule_retirements,
     tagged_expiration,
+    wants_finalizer,
 )
 
 NOW = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
@@ -190,3 +192,49 @@ def test_settings_come_from_the_spec_with_product_defaults() -> None:
     spec = ApplicationTokenSpec.model_validate({"instanceId": "idaas_x", "applicationId": "app_x",
                                                 "applicationTokenId": "token_x"})
     assert RenewalSettings.from_spec(spec) == RenewalSettings("Extend", None, "Delete", timedelta(minutes=10))
+
+
+# ---- at deletion -----------------------------------------------------------------------------
+
+ROTATED = {"applicationTokenId": "t2", "specApplicationTokenId": "t1",
+           "retiringTokens": [{"applicationTokenId": "t1", "retireAt": "2026-12-03T09:00:00Z"}]}
+
+
+def test_a_deleted_resource_retires_what_it_made_and_what_it_replaced() -> None:
+    release = release_at_deletion("t1", ROTATED, secret_outlives=False, held=set())
+    assert (release.retire, release.kept, release.creates) == (["t1", "t2"], None, [])
+
+
+def test_the_token_a_retained_secret_holds_is_kept() -> None:
+    release = release_at_deletion("t1", ROTATED, secret_outlives=True, held=set())
+    assert (release.retire, release.kept) == (["t1"], "t2")
+
+
+def test_the_users_own_token_and_tokens_others_hold_are_never_retired_at_deletion() -> None:
+    # Never rotated: the current token is the one the spec names.
+    assert not release_at_deletion("t1", {"applicationTokenId": "t1", "specApplicationTokenId": "t1"},
+                                   secret_outlives=False, held=set())
+    held = release_at_deletion("t1", ROTATED, secret_outlives=False, held={"t2"})
+    assert (held.retire, held.kept) == (["t1"], None)
+
+
+def test_a_spec_edit_not_synced_yet_still_retires_the_token_tokensync_made() -> None:
+    # The user pointed the spec at t9 after tokensync rotated t1 to t2: t2 is tokensync's, t9 theirs.
+    release = release_at_deletion("t9", {**ROTATED, "retiringTokens": None}, secret_outlives=False, held=set())
+    assert release.retire == ["t2"]
+
+
+def test_lost_creates_are_looked_for_at_deletion() -> None:
+    pending = {"startedAt": "2026-12-03T08:00:00Z", "expirationTime": 1, "replaces": "t1"}
+    unsettled = {"startedAt": "2026-12-03T07:58:00Z", "expirationTime": 2}
+    status = {"applicationTokenId": "t1", "specApplicationTokenId": "t1", "pendingRotation": pending,
+              "unsettledCreates": [unsettled]}
+    release = release_at_deletion("t1", status, secret_outlives=True, held=set())
+    assert release and release.creates == [pending, unsettled] and release.retire == []
+
+
+def test_the_finalizer_is_wanted_under_rotate_and_while_anything_made_is_left() -> None:
+    assert wants_finalizer("Rotate", "t1", {})
+    assert not wants_finalizer("Extend", "t1", {"applicationTokenId": "t1", "specApplicationTokenId": "t1"})
+    assert wants_finalizer("Extend", "t1", ROTATED)  # switched from Rotate: t2 is tokensync's
+    assert not wants_finalizer("None", None, {})

@@ -38,7 +38,8 @@ def _grants(rules: list[dict[str, Any]]) -> dict[tuple[str, str], set[str]]:
 
 # Everything tokensync does in a watched namespace, and why (templates/_helpers.tpl says it per rule).
 EXPECTED_NAMESPACED_GRANTS = {
-    ("tokensync.dev", "applicationtokens"): {"get", "list", "watch"},
+    # patch: the finalizer of a rotating ApplicationToken (its deletion retires the tokens it made).
+    ("tokensync.dev", "applicationtokens"): {"get", "list", "watch", "patch"},
     ("tokensync.dev", "ramapplications"): {"get", "list", "watch"},
     ("tokensync.dev", "cloudaccesses"): {"get", "list", "watch"},
     ("tokensync.dev", "applicationtokens/status"): {"get", "patch"},

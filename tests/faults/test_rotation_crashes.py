@@ -174,13 +174,22 @@ class Rig:
             self.problems.append(f"{len(enabled)} enabled tokens once {created} was created: {sorted(enabled)}")
 
     def _check_retirable(self, action: str, token_id: str) -> None:
+        """Never retire a token in use: one a Secret holds or a resource has as current, unless
+        that resource is being deleted (its Secret goes with it, or outlives it keeping the token)."""
         token = self.cloud.state.tokens.get(token_id)
         if token is None:
             return
+        resources = self.kube.list(API, "applicationtokens", NS)
+        deleting = {r["metadata"]["uid"] for r in resources if r["metadata"].get("deletionTimestamp")}
         for secret in self.kube.list("v1", "secrets", NS):
+            owners = {o.get("uid") for o in secret["metadata"].get("ownerReferences") or []}
+            if owners & deleting:
+                continue
             if (secret_data(self.kube, secret["metadata"]["name"]) or {}).get("token") == token.value:
                 self.problems.append(f"{action} {token_id} while Secret {secret['metadata']['name']} holds it")
-        for resource in self.kube.list(API, "applicationtokens", NS):
+        for resource in resources:
+            if resource["metadata"]["uid"] in deleting:
+                continue
             if (resource.get("status") or {}).get("applicationTokenId") == token_id:
                 self.problems.append(f"{action} {token_id}: it is the current token of {resource['metadata']['name']}")
 
@@ -611,3 +620,192 @@ async def test_two_resources_rotating_in_the_same_second_each_recover_their_own_
         await watch(kube, cloud, clock, RETIRE_AFTER + RETIRE_SLACK, names=("a", "b"))
     assert not rig.problems, rig.problems
     assert rig.live("token_a") is None and rig.live("token_b") is None, "the replaced tokens were not retired"
+
+
+# --- the resource deleted: what it made is retired before it goes -----------------------------------
+
+RESOURCE_PATH = f"/apis/{API}/namespaces/{NS}/applicationtokens/svc$"
+FINALIZER = "tokensync.dev/retire-tokens"
+
+
+def resource(kube: KubernetesEmulator, name: str = "svc") -> dict[str, Any] | None:
+    return kube.get(API, "applicationtokens", NS, name)
+
+
+def gone(kube: KubernetesEmulator, name: str = "svc") -> Callable[[], bool]:
+    return lambda: resource(kube, name) is None
+
+
+def warnings(kube: KubernetesEmulator, name: str = "svc") -> list[str]:
+    return [e["message"] for e in scenario.events(kube, name) if e["type"] == "Warning"]
+
+
+async def rotate_once(kube: KubernetesEmulator, cloud: CloudEmulator) -> str:
+    """Wait for the first rotation (about 40 min); the new current token's ID."""
+    await eventually(rotated(kube, cloud), timeout=2 * 3600, step=10)
+    return str(status(kube, "svc")["applicationTokenId"])
+
+
+@pytest.mark.parametrize("retire", ["Delete", "Disable"])
+async def test_deleting_a_rotating_resource_retires_every_token_it_made_or_replaced(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator, clock: LoopClock, rig: Rig, retire: str,
+) -> None:
+    """ESO's PushSecret deletes what it pushed; tokensync retires what it made. The token it
+    rotated to and the one still in its retireAfter grace are both retired, as ``retire`` says,
+    before the resource goes; the Secret goes with it (ownerReference)."""
+    setup(kube, cloud, rotating(retire=retire, retire_after=timedelta(minutes=30), target=False))
+    await eventually(is_ready(kube, "svc"))
+    assert FINALIZER in resource(kube)["metadata"]["finalizers"]  # type: ignore[index]
+    current = await rotate_once(kube, cloud)
+    assert retiring_ids(kube) == ["token_rot"]  # still in its grace
+    kube.delete(API, "applicationtokens", NS, "svc")
+    await eventually(gone(kube), timeout=60)
+    for token_id in (current, "token_rot"):
+        live = rig.live(token_id)
+        assert (live.status if live else None) == ("disabled" if retire == "Disable" else None), token_id
+    assert secret_data(kube, "svc") is None
+    assert not rig.problems, rig.problems
+    assert len(rig.created) == 1
+
+
+async def test_a_retained_secret_keeps_its_token_and_the_replaced_one_is_retired(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator, clock: LoopClock, rig: Rig,
+) -> None:
+    setup(kube, cloud, rotating(target=False, retire_after=timedelta(minutes=30),
+                                secret={"deletionPolicy": "Retain"}))
+    await eventually(is_ready(kube, "svc"))
+    current = await rotate_once(kube, cloud)
+    kube.delete(API, "applicationtokens", NS, "svc")
+    await eventually(gone(kube), timeout=60)
+    assert secret_is_valid(kube, cloud, clock) == current  # the Secret outlives it, with a working token
+    assert rig.live("token_rot") is None
+    assert not rig.problems, rig.problems
+
+
+async def test_an_extending_resource_carries_no_finalizer_and_goes_at_once(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator, clock: LoopClock,
+) -> None:
+    setup(kube, cloud, default=False)
+    kube.create(scenario.application_token("svc", token_id="token_rot", applicationId=APP))
+    await eventually(is_ready(kube, "svc"))
+    assert not resource(kube)["metadata"].get("finalizers")  # type: ignore[index]
+    assert kube.delete(API, "applicationtokens", NS, "svc")
+    assert rig_token_enabled(cloud, "token_rot")
+
+
+def rig_token_enabled(cloud: CloudEmulator, token_id: str) -> bool:
+    token = cloud.state.tokens.get(token_id)
+    return token is not None and token.status == "enabled"
+
+
+async def test_a_token_another_resource_holds_is_not_retired_with_the_deleted_one(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator, clock: LoopClock, rig: Rig,
+) -> None:
+    """Two resources pointing at one token: the second names the token the first rotated to
+    (refused while the first rotates it). Deleting the first leaves that token to the second."""
+    setup(kube, cloud, rotating(target=False))
+    await eventually(is_ready(kube, "svc"))
+    current = await rotate_once(kube, cloud)
+    kube.create(scenario.application_token("reader", token_id=current, applicationId=APP))
+    await eventually(scenario.has_reason(kube, "reader", "InvalidSpec"))
+    kube.delete(API, "applicationtokens", NS, "svc")
+    await eventually(gone(kube), timeout=60)
+    assert rig_token_enabled(cloud, current)
+    await eventually(is_ready(kube, "reader"), timeout=600, step=5)
+    assert secret_is_valid(kube, cloud, clock, "reader") == current
+
+
+async def test_a_deletion_waits_while_the_cloud_refuses_then_finishes(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator, clock: LoopClock, rig: Rig,
+) -> None:
+    setup(kube, cloud, rotating(target=False))
+    await eventually(is_ready(kube, "svc"))
+    current = await rotate_once(kube, cloud)
+    cloud.inject_fault(action=DISABLE, status=503, code="ServiceUnavailable", message="down")
+    kube.delete(API, "applicationtokens", NS, "svc")
+    await asyncio.sleep(20 * 60)
+    held = resource(kube)
+    assert held is not None and held["metadata"].get("deletionTimestamp"), "the deletion did not wait"
+    assert rig_token_enabled(cloud, current)
+    told = [m for m in warnings(kube) if "could not retire the tokens" in m]
+    assert told and FINALIZER in told[-1] and current in told[-1], warnings(kube)
+    # 1, 2, 4, 8 min apart: five attempts in 20 min, each tried 3 times by the client (a 503).
+    attempts = cloud.calls(DISABLE)
+    assert attempts <= 18, f"{attempts} Disable calls in 20 min: the retries do not back off"
+    cloud.clear_faults()
+    await eventually(gone(kube), timeout=3600, step=10)
+    assert rig.live(current) is None
+    assert not rig.problems, rig.problems
+
+
+async def test_a_deletion_whose_cloud_access_is_gone_names_the_tokens_left(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator, clock: LoopClock, rig: Rig,
+) -> None:
+    """A namespace being deleted takes its cloud access along: waiting cannot help, and must not
+    hold the namespace's deletion forever. The tokens left are named (IDs only)."""
+    setup(kube, cloud, rotating(target=False))
+    await eventually(is_ready(kube, "svc"))
+    current = await rotate_once(kube, cloud)
+    kube.delete(API, "clustercloudaccesses", None, "default")
+    kube.delete(API, "applicationtokens", NS, "svc")
+    await eventually(gone(kube), timeout=60)
+    told = [m for m in warnings(kube) if "left in IDaaS" in m]
+    assert told and current in told[0], warnings(kube)
+
+
+DELETION_CRASH_POINTS: dict[str, tuple[str, ...]] = {
+    "before-the-first-retirement": (f"cloud {DISABLE} before",),
+    "between-disable-and-delete": (f"cloud {DISABLE} after",),
+    "after-the-last-retirement": (f"cloud {DELETE} after", f"cloud {DELETE} after"),
+    "before-the-finalizer-is-removed": (f"cloud {DELETE} after", f"cloud {DELETE} after",
+                                        f"kube PATCH {RESOURCE_PATH}"),
+}
+
+
+@pytest.mark.parametrize("point", list(DELETION_CRASH_POINTS))
+async def test_an_operator_stopped_while_a_deletion_retires_tokens_finishes_it(
+    kube: KubernetesEmulator, cloud: CloudEmulator, kubeconfig: Path, clock: LoopClock, rig: Rig, point: str,
+) -> None:
+    setup(kube, cloud, rotating(target=False, retire_after=timedelta(minutes=30)))
+    async with an_operator(kubeconfig, clock) as first:
+        await eventually(is_ready(kube, "svc"))
+        current = await rotate_once(kube, cloud)
+        rig.crash_at(first, *DELETION_CRASH_POINTS[point])
+        kube.delete(API, "applicationtokens", NS, "svc")
+        await asyncio.wait_for(rig.crashed.wait(), timeout=60)
+    assert resource(kube) is not None, "the resource went before its tokens were retired"
+    async with an_operator(kubeconfig, clock):
+        await eventually(gone(kube), timeout=300)
+    assert rig.live(current) is None and rig.live("token_rot") is None
+    assert not rig.problems, rig.problems
+
+
+async def test_an_operator_down_when_the_resource_is_deleted_retires_its_tokens_on_return(
+    kube: KubernetesEmulator, cloud: CloudEmulator, kubeconfig: Path, clock: LoopClock, rig: Rig,
+) -> None:
+    setup(kube, cloud, rotating(target=False))
+    async with an_operator(kubeconfig, clock):
+        await eventually(is_ready(kube, "svc"))
+        current = await rotate_once(kube, cloud)
+    kube.delete(API, "applicationtokens", NS, "svc")
+    await asyncio.sleep(60)
+    assert resource(kube) is not None
+    async with an_operator(kubeconfig, clock):
+        await eventually(gone(kube), timeout=300)
+    assert rig.live(current) is None and rig.live("token_rot") is None
+
+
+async def test_a_deletion_during_a_create_whose_answer_is_lost_deletes_its_token(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator, clock: LoopClock, rig: Rig,
+) -> None:
+    """The resource is deleted while its create is held by the gateway past the client's timeout:
+    the token that create makes later never reached a Secret, and must not outlive the resource."""
+    setup(kube, cloud, rotating(target=False))
+    await eventually(is_ready(kube, "svc"))
+    cloud.inject_fault(action=CREATE, latency_ms=60_000, times=1)
+    await eventually(lambda: bool(status(kube, "svc").get("pendingRotation")), timeout=2 * 3600, step=1)
+    kube.delete(API, "applicationtokens", NS, "svc")
+    await eventually(gone(kube), timeout=600, step=5)
+    assert len(rig.created) == 1, rig.created_ids()
+    assert rig.live(rig.created[0].token_id) is None, "the token of the lost create outlived the resource"
+    assert not rig.problems, rig.problems

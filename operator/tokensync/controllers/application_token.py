@@ -24,6 +24,7 @@ from tokensync.cloud.client import CloudClient
 from tokensync.cloud.errors import AccessDeniedError, CloudError, TokenExpiredError
 from tokensync.cloud.models import ApplicationToken
 from tokensync.controllers.access_resolver import AccessProblem, summarize_validation_error
+from tokensync.controllers.finalizers import has_finalizer, set_finalizer
 from tokensync.controllers.refresh_plan import (
     RefreshPlan,
     RefreshPolicy,
@@ -34,6 +35,8 @@ from tokensync.controllers.refresh_plan import (
 )
 from tokensync.controllers.renewal_policy import (
     RAM_ACTIONS,
+    RETIRE_FINALIZER,
+    Release,
     RenewalDue,
     RenewalSettings,
     Retiring,
@@ -44,6 +47,7 @@ from tokensync.controllers.renewal_policy import (
     duration_text,
     margin_problem,
     next_retirement,
+    release_at_deletion,
     remember_retired,
     renewal_due,
     renewal_lifetime,
@@ -55,6 +59,7 @@ from tokensync.controllers.renewal_policy import (
     rotation_conflict,
     schedule_retirements,
     settle_time,
+    wants_finalizer,
     without_held,
 )
 from tokensync.controllers.rollout import restart_workloads
@@ -128,9 +133,11 @@ class ApplicationTokenController(SyncedResourceController):
         # Which resource holds which cloud token (spec and current), to refuse two that would fight.
         self._claims: dict[Key, list[TokenClaim]] = {}
         self._holders: dict[tuple[str, str, str], set[Key]] = {}
+        self._release_failures: dict[Key, int] = {}  # failed releases at deletion, for the backoff
 
     def forget(self, key: Key) -> None:
         super().forget(key)
+        self._release_failures.pop(key, None)
         self._tokens.pop(key, None)
         self._expiring_warned.pop(key, None)
         self._clock_skews.pop(key, None)
@@ -265,6 +272,11 @@ class ApplicationTokenController(SyncedResourceController):
                             started=started)
             return
 
+        # Before anything Rotate may create: the deletion then waits until it is retired.
+        updated = await set_finalizer(self.kube, self.resource, body, RETIRE_FINALIZER,
+                                      wanted=wants_finalizer(settings.strategy, spec.application_token_id, status))
+        if updated is not None and key in self.objects:
+            self.objects[key] = body = updated
         owner = Owner.from_body(body)
         secret_name = spec.secret.name if spec.secret and spec.secret.name else meta["name"]
         # Before its first success a resource's Secret is most likely not there yet: create it
@@ -314,6 +326,66 @@ class ApplicationTokenController(SyncedResourceController):
             return
         await self._report(key, body, spec, settings, policy, owner, secret_name, existing, unread, fetched,
                            access.client, started)
+
+    async def finalize(self, key: Key, body: dict[str, Any]) -> None:
+        """Deleted: retire the tokens it made or replaced (the token a Secret that outlives it holds
+        is kept), then remove the finalizer. Cloud failures are retried with backoff and hold the
+        deletion; a cloud access that is gone (a namespace being deleted takes its CloudAccess
+        along) cannot come back, so then the tokens are named in a Warning and left."""
+        if not has_finalizer(body, RETIRE_FINALIZER):
+            return
+        release = Release([], None, [])
+        try:
+            spec = ApplicationTokenSpec.model_validate(body.get("spec") or {})
+        except ValidationError:
+            spec = None  # nothing tokensync could have made with it
+        if spec is not None:
+            release = release_at_deletion(spec.application_token_id, body.get("status") or {},
+                                          secret_outlives=_secret_outlives(spec), held=self._held_by_others(key))
+        if spec is not None and release:
+            try:
+                await self._release(key, body, spec, release)
+            except AccessProblem as problem:
+                await self.events.post(body, "Warning", "RenewalFailed",
+                                       f"cannot retire the tokens this resource made or replaced: {problem.message}; "
+                                       f"they are left in IDaaS instance {spec.instance_id}, application "
+                                       f"{spec.application_id}: {_release_text(release)}")
+            except CloudError as error:
+                failures = self._release_failures.get(key, 0)
+                self._release_failures[key] = failures + 1
+                wait = min(RETIRE_RETRY * 2 ** min(failures, 20), self.defaults.max_backoff)
+                if error.retry_after:
+                    wait = max(wait, timedelta(seconds=error.retry_after))
+                await self.events.post(body, "Warning", "RenewalFailed",
+                                       f"could not retire the tokens this resource made or replaced: "
+                                       f"{_explained(error, spec.instance_id, spec.application_id, None)}; its "
+                                       f"deletion waits (next attempt {rfc3339(self.clock.now() + wait)}; remove "
+                                       f"finalizer {RETIRE_FINALIZER} to leave {_release_text(release)})")
+                self.queue.schedule(key, wait.total_seconds(), replace=True)
+                return
+        if spec is not None and release.kept:
+            await self.events.post(body, "Normal", "Retired",
+                                   f"token {release.kept} is kept: Secret {status_secret(body)} outlives this "
+                                   "resource and holds it")
+        try:
+            await set_finalizer(self.kube, self.resource, body, RETIRE_FINALIZER, wanted=False)
+        except KubeApiError as exc:
+            if not exc.not_found:
+                raise
+
+    async def _release(self, key: Key, body: dict[str, Any], spec: ApplicationTokenSpec, release: Release) -> None:
+        access = await self.access.resolve(key[0], spec.cloud_access_ref, dependent=(self.kind, key), service="eiam")
+        renewal = TokenRenewal(access.client, instance_id=spec.instance_id, application_id=spec.application_id)
+
+        async def record(fields: dict[str, Any]) -> None:
+            await self.write_status(key, body, fields)
+
+        async def announce(retired: Retired) -> None:
+            logger.info("ApplicationToken %s/%s: token %s %s", key[0], key[1], retired.token_id, retired.how)
+            await self.events.post(body, "Normal", "Retired", f"token {retired.token_id}: {retired.how}")
+
+        await renewal.release(release, how=RenewalSettings.from_spec(spec).retire, known_ids=self._known_token_ids(),
+                              now=self.clock.now(), record=record, announce=announce)
 
     async def _fetch(
         self, key: Key, body: dict[str, Any], spec: ApplicationTokenSpec, settings: RenewalSettings,
@@ -749,6 +821,22 @@ class _Fetched:
     rotated: Rotated | None  # a rotation made (or recovered) by this sync
     renewal_error: CloudError | None  # a renewal that failed while the token was still valid
     plan: RefreshPlan
+
+
+def _secret_outlives(spec: ApplicationTokenSpec) -> bool:
+    """Whether the Secret stays when the resource goes (else the garbage collector deletes it)."""
+    return spec.secret.creation_policy != "Owner" or spec.secret.deletion_policy == "Retain"
+
+
+def status_secret(body: dict[str, Any]) -> str:
+    return str((body.get("status") or {}).get("secretName") or (body.get("metadata") or {}).get("name"))
+
+
+def _release_text(release: Release) -> str:
+    parts = [f"token {token_id}" for token_id in release.retire]
+    if release.creates:
+        parts.append(f"any token of {len(release.creates)} create(s) whose answer was lost")
+    return ", ".join(parts)
 
 
 def _earliest(*moments: datetime | None) -> datetime | None:

@@ -366,3 +366,57 @@ def _whole_seconds(moment: datetime) -> datetime:
     """Status times are whole seconds: round up, so a retirement is never due before it is shown."""
     moment = moment.astimezone(UTC)
     return moment.replace(microsecond=0) + (timedelta(seconds=1) if moment.microsecond else timedelta(0))
+
+
+# ---- at deletion: what a resource leaves behind in IDaaS -------------------------------------
+
+# Held on a resource while it may leave tokens it made or replaced: its deletion waits until
+# they are retired (``release_at_deletion``), as ESO's PushSecret waits to delete what it pushed.
+RETIRE_FINALIZER = "tokensync.dev/retire-tokens"
+
+
+@dataclass(frozen=True)
+class Release:
+    """What a deleted resource's tokens become: ``retire`` are retired now (``spec.renewal.retire``),
+    ``kept`` is the token a Secret that outlives the resource still holds, ``creates`` are creates
+    whose answer was lost (a token of theirs that is listed never reached a Secret: deleted)."""
+
+    retire: list[str]
+    kept: str | None
+    creates: list[dict[str, Any]]
+
+    def __bool__(self) -> bool:
+        return bool(self.retire or self.creates)
+
+
+def made_by_tokensync(spec_token_id: str | None, status: Mapping[str, Any]) -> str | None:
+    """The current token when tokensync created it (by a rotation, or as Rotate's first token);
+    None when it is the token the spec names (the user's)."""
+    current = current_token_id(spec_token_id, status)
+    return current if current is not None and current != spec_token_id else None
+
+
+def release_at_deletion(spec_token_id: str | None, status: Mapping[str, Any], *, secret_outlives: bool,
+                        held: set[str]) -> Release:
+    """Pure: the tokens a resource made or replaced, as its deletion leaves them. A token some
+    other resource holds is never touched; the token a retained Secret holds is kept."""
+    retire = [entry.token_id for entry in retiring_from_status(status)]
+    left_by_edit = replaced_by_spec_edit(spec_token_id, status)
+    if left_by_edit:
+        retire.append(left_by_edit)
+    made = made_by_tokensync(spec_token_id, status)
+    kept = made if made is not None and secret_outlives and made not in held else None
+    if made is not None and not secret_outlives:
+        retire.append(made)
+    pending = status.get("pendingRotation")
+    creates = [*([pending] if isinstance(pending, dict) and "expirationTime" in pending else []),
+               *unsettled_from_status(status)]
+    return Release([t for t in dict.fromkeys(retire) if t not in held], kept, creates)
+
+
+def wants_finalizer(strategy: Strategy, spec_token_id: str | None, status: Mapping[str, Any]) -> bool:
+    """Rotate may create a token at any moment, so the finalizer is set before its first create;
+    after a switch away from Rotate it stays while anything it made is left."""
+    if strategy == "Rotate":
+        return True
+    return bool(release_at_deletion(spec_token_id, status, secret_outlives=False, held=set()))

@@ -114,11 +114,14 @@ class SyncedResourceController(ABC):
 
     async def reconcile(self, key: Key) -> None:
         body = self.objects.get(key)
-        if body is None or body["metadata"].get("deletionTimestamp"):
+        if body is None:
             return
         started = time.perf_counter()
         try:
-            await self.sync(key, body, started)
+            if body["metadata"].get("deletionTimestamp"):
+                await self.finalize(key, body)
+            else:
+                await self.sync(key, body, started)
         except KubeApiError as exc:
             # The API server failed us (conflict, 5xx): nothing was lost; try again shortly.
             logger.warning("%s %s/%s: Kubernetes API error, retrying in 5s: %s", self.kind, *key, exc)
@@ -134,6 +137,10 @@ class SyncedResourceController(ABC):
     @abstractmethod
     async def sync(self, key: Key, body: dict[str, Any], started: float) -> None:
         """Bring one resource up to date; report success or call ``fail``."""
+
+    async def finalize(self, key: Key, body: dict[str, Any]) -> None:
+        """The resource is being deleted: finish what its finalizer stands for (subclasses)."""
+        return None
 
     @abstractmethod
     def policy_for(self, body: dict[str, Any]) -> RefreshPolicy:
@@ -233,8 +240,10 @@ def _newer(previous: dict[str, Any], current: dict[str, Any]) -> bool | None:
 
 
 def _spec_or_trigger_changed(previous: dict[str, Any], current: dict[str, Any]) -> bool:
-    """A change worth a reconcile now: a new object, a new spec, or a new force-sync value."""
+    """A change worth a reconcile now: a new object, a new spec, a deletion, or a new force-sync value."""
     before, after = previous.get("metadata") or {}, current.get("metadata") or {}
     if before.get("uid") != after.get("uid") or before.get("generation") != after.get("generation"):
         return True
+    if bool(before.get("deletionTimestamp")) != bool(after.get("deletionTimestamp")):
+        return True  # (kube-apiserver bumps generation then too; a deletion must not wait on that)
     return force_sync_value(previous) != force_sync_value(current)

@@ -35,6 +35,11 @@ reached the Secret) or the cloud refuses the retirement: a valid Secret comes fi
 token is retired on its own schedule. A refusal for the application's token limit deletes every token this resource
 replaced, the ones it disabled or kept earlier included (``retiredTokens`` remembers the last
 few), and tries the create once more.
+
+A rotating resource carries the finalizer ``tokensync.dev/retire-tokens`` from before its first
+create. Its deletion (``release``) retires at once what it replaced and the token it made (unless
+a Secret that outlives it holds that one), and deletes the token of any create whose answer was
+lost (waiting ``CREATE_SETTLE`` for a recent one to be listed); only then does the finalizer go.
 """
 
 from __future__ import annotations
@@ -48,7 +53,9 @@ from typing import Any, Literal
 from tokensync.cloud.client import CloudClient
 from tokensync.cloud.errors import CloudError, CloudUnavailableError, NotFoundError, QuotaExceededError
 from tokensync.controllers.renewal_policy import (
+    CREATE_SETTLE,
     Listed,
+    Release,
     Retiring,
     add_retiring,
     find_created,
@@ -269,6 +276,37 @@ class TokenRenewal:
         except NotFoundError:
             return Retired(entry.token_id, "already gone")
         return Retired(entry.token_id, "deleted" if how == "Delete" else "disabled")
+
+
+    # ---- at the resource's deletion ---------------------------------------------------------
+
+    async def release(self, release: Release, *, how: Retire, known_ids: set[str], now: datetime, record: Record,
+                      announce: Announce) -> None:
+        """Retire what a deleted resource made or replaced, and delete the tokens of its creates
+        whose answer was lost. Raises CloudError to be tried again (every step is idempotent); a
+        create too recent to be listed yet is waited for, as before a rotation."""
+        for token_id in release.retire:
+            done = await self.retire_one(Retiring(token_id, None), how=how)
+            if done.how != "already gone":  # (a retry after a partial release says nothing twice)
+                    await announce(Retired(token_id, f"{done.how}: the resource that made or replaced it was deleted"))
+        if not release.creates:
+            return
+        listed = await self._list()
+        for create in release.creates:
+            found = find_created(listed, create, known_ids)
+            if found is not None:
+                await self.retire_one(Retiring(found, None), how="Delete")
+                await announce(Retired(found, "deleted: made by a create whose answer was lost"))
+                continue
+            started = parse_rfc3339(create.get("startedAt"))
+            if started is not None and now - started < CREATE_SETTLE:
+                wait = CREATE_SETTLE - (now - started)
+                raise CloudUnavailableError(
+                    code="CreateOutcomeUnknown", action="CreateApplicationToken", retryable=True,
+                    retry_after=wait.total_seconds(),
+                    message=f"the CreateApplicationToken sent at {rfc3339(started)} got no answer and its token is "
+                            f"not listed yet; looking again in {int(wait.total_seconds())}s")
+        await record({"pendingRotation": None, "unsettledCreates": None})
 
 
 def _whole_ms(moment: datetime) -> datetime:

@@ -56,6 +56,11 @@ every namespace is watched, and by one Role per namespace when watchNamespaces i
 - apiGroups: [tokensync.dev]
   resources: [applicationtokens, ramapplications, cloudaccesses]
   verbs: [get, list, watch]
+# An ApplicationToken that rotates carries the finalizer tokensync.dev/retire-tokens, so that
+# its deletion retires the tokens it made in IDaaS: setting and removing it is a metadata patch.
+- apiGroups: [tokensync.dev]
+  resources: [applicationtokens]
+  verbs: [patch]
 # Ready condition, expiry and sync times are reported on the status subresource only.
 - apiGroups: [tokensync.dev]
   resources: [applicationtokens/status, ramapplications/status, cloudaccesses/status]
