@@ -133,6 +133,10 @@ def test_a_second_resource_that_would_fight_over_a_rotated_token_is_refused_nami
     second = claims_of(body("second", "token_a", created="2026-02-01T00:00:00Z", namespace="other"))
     assert rotation_conflict(first, second) is None  # the older keeps it
     problem = rotation_conflict(second, first)
+    # One namespace does not learn another's resource names from a refusal.
+    assert problem is not None and "another namespace" in problem and "first" not in problem
+    neighbour = claims_of(body("neighbour", "token_a", created="2026-02-01T00:00:00Z"))
+    problem = rotation_conflict(neighbour, first)
     assert problem is not None and "ApplicationToken ns/first" in problem
     # Extending one token from two resources does not fight.
     third = claims_of(body("third", "token_a", created="2026-03-01T00:00:00Z"))

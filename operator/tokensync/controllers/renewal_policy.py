@@ -204,14 +204,16 @@ def rotation_conflict(mine: Sequence[TokenClaim], others: Iterable[TokenClaim]) 
     """Two resources on one cloud token fight if either rotates it (the rotating one retires the
     token the other reads, or both create replacements). The resource that already holds the token
     (its last sync read it) keeps it, else the older one; the other is refused with a message
-    naming the holder. Extend/None on one token do not fight."""
+    naming the holder when it is in the same namespace. Extend/None on one token do not fight."""
     held = {claim.token: claim for claim in mine}
     for other in others:
         claim = held.get(other.token)
         if claim is None or other.uid == claim.uid or not (claim.rotates or other.rotates):
             continue
         if (not other.established, other.created, other.uid) < (not claim.established, claim.created, claim.uid):
-            return (f"application token {other.token[2]} is already used by {other.label}, and "
+            # Another namespace's resources are not this namespace's to see: not named.
+            holder = other.label if other.namespace == claim.namespace else "an ApplicationToken in another namespace"
+            return (f"application token {other.token[2]} is already used by {holder}, and "
                     f"{'this resource' if claim.rotates else 'that one'} rotates it: two resources would fight over "
                     "one token. Point this resource at another token, or leave out applicationTokenId with "
                     "renewal.strategy Rotate so that tokensync creates one for it")
