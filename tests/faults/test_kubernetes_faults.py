@@ -322,3 +322,89 @@ async def test_after_a_restart_every_gauge_is_back_before_any_read(
         await eventually(lambda: None not in gauges(), timeout=10)
         assert gauges() == pytest.approx(before, abs=1)
     assert cloud.calls("ObtainApplicationToken") == reads  # from status, not from a new read
+
+
+# --- deletions a re-listing watch cannot report ------------------------------------------------------
+
+
+def token_gauge(name: str = "svc") -> float | None:
+    return metrics.REGISTRY.get_sample_value("tokensync_token_expiration_timestamp_seconds",
+                                             {"namespace": NS, "name": name})
+
+
+def cloud_calls(cloud: CloudEmulator) -> int:
+    return sum(cloud.calls(action) for action in (OBTAIN, "UpdateApplicationTokenExpirationTime", CREATE))
+
+
+async def delete_unseen(kube: KubernetesEmulator, api_version: str, plural: str, namespace: str | None,
+                        name: str) -> None:
+    """Delete while the watches are down, and forget the watch history: the watches come back
+    with a 410, list again, and never see a DELETED for it (issue 14: 711 reads an hour)."""
+    kube.close_watches()
+    kube.delete(api_version, plural, namespace, name)
+    kube.expire_watch_history()
+    await asyncio.sleep(5)
+
+
+@pytest.mark.parametrize("strategy", ["Extend", "Rotate"])
+async def test_a_resource_deleted_while_the_watch_relisted_is_forgotten(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator, clock: LoopClock, strategy: str,
+) -> None:
+    """A 15-minute token renewed every few minutes: the deleted resource costs at most the one
+    renewal that was due before the operator noticed (a 404 on its status, or the periodic
+    re-list), then nothing: no cloud call, no Secret created again, no Warning, no metric series."""
+    cloud.add_token("token_short", lifetime=timedelta(minutes=15))
+    cloud.add_token("token_month", lifetime=timedelta(days=30))  # not due within the hour
+    scenario.standard_cluster(kube, cloud)
+    kube.create(scenario.application_token("svc", token_id="token_short", renewal={"strategy": strategy}))
+    kube.create(scenario.application_token("other", token_id="token_month", refresh={"recheckInterval": "24h"}))
+    await eventually(is_ready(kube, "svc"))
+    await eventually(is_ready(kube, "other"))
+    assert token_gauge() is not None
+    calls = cloud_calls(cloud) - cloud.calls(OBTAIN)
+    reads = cloud.calls(OBTAIN)
+    if strategy == "Rotate":  # the finalizer would hold the resource: let it go as a user might
+        kube.patch(API, "applicationtokens", NS, "svc", {"metadata": {"finalizers": None}})
+    await delete_unseen(kube, API, "applicationtokens", NS, "svc")
+    await asyncio.sleep(3600)
+    writes = cloud_calls(cloud) - cloud.calls(OBTAIN) - calls
+    assert writes <= 1, f"{writes} renewals for a deleted resource in an hour"
+    assert cloud.calls(OBTAIN) - reads <= 1, f"{cloud.calls(OBTAIN) - reads} reads in an hour"
+    assert secret_data(kube, "svc") is None, "the deleted resource's Secret is back"
+    assert not [e for e in scenario.events(kube, "svc") if e["type"] == "Warning"]
+    assert token_gauge() is None
+    assert token_gauge("other") is not None and is_ready(kube, "other")()
+
+
+async def test_a_cloud_access_deleted_while_the_watch_relisted_stops_serving(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator, clock: LoopClock,
+) -> None:
+    """Deleting a ClusterCloudAccess revokes what it granted, even when the watch missed the deletion."""
+    setup(kube, cloud)
+    await eventually(is_ready(kube, "svc"))
+    await delete_unseen(kube, API, "clustercloudaccesses", None, "default")
+    identity_checks = cloud.calls("GetCallerIdentity")
+    await asyncio.sleep(15 * 60)
+    force_sync(kube, "after-the-access-went")
+    await eventually(scenario.has_reason(kube, "svc", "CloudAccessNotFound"), timeout=120)
+    requests = len(kube.requests)
+    await asyncio.sleep(3600)
+    assert cloud.calls("GetCallerIdentity") - identity_checks <= 1
+    # (The token that names it retries, with backoff, and reads it each time: that is no ghost.)
+    writes = [r for r in kube.requests[requests:] if "/clustercloudaccesses/default" in r[1] and r[0] != "GET"]
+    assert len(writes) <= 1, f"{len(writes)} status writes for the deleted ClusterCloudAccess in an hour"
+
+
+async def test_an_idle_resource_deleted_unseen_is_forgotten_by_the_next_relist_without_a_cloud_call(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator, clock: LoopClock,
+) -> None:
+    """Nothing is due for a day: no sync would meet a 404. The periodic re-list (every 10 min)
+    finds it gone: its metric series go (no alert for a token nobody holds), nothing is read."""
+    setup(kube, cloud)
+    await eventually(is_ready(kube, "svc"))
+    calls = cloud.calls()
+    await delete_unseen(kube, API, "applicationtokens", NS, "svc")
+    assert token_gauge() is not None
+    await asyncio.sleep(11 * 60)
+    assert token_gauge() is None
+    assert cloud.calls() == calls

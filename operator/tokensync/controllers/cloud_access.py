@@ -19,10 +19,12 @@ from tokensync.controllers.access_resolver import (
     AccessProblem,
     AccessResolver,
 )
+from tokensync.controllers.relist import find_gone, uid_of
 from tokensync.controllers.status_report import READY, condition_of, patch_status, status_unchanged, with_ready
 from tokensync.controllers.work_queue import WorkQueue
 from tokensync.kube.client import KubeClient
 from tokensync.kube.errors import KubeApiError
+from tokensync.kube.resources import Resource
 from tokensync.runtime import metrics
 
 logger = logging.getLogger(__name__)
@@ -158,6 +160,8 @@ class CloudAccessController:
                 await patch_status(self._kube, resource, body, status)
                 self._written[key] = status
         except KubeApiError as exc:
+            if exc.not_found and await self._vanished(resource, key, body):
+                return
             logger.warning("%s %s: could not write status: %s", kind, key[2], exc)
             self.queue.schedule(key, 5.0)
             return
@@ -167,6 +171,31 @@ class CloudAccessController:
         # Working credentials in a region without EIAM: only a spec change (which schedules at once) fixes that.
         settled = ready or (eiam_problem is not None and identity is not None)
         self.queue.schedule(key, self._recheck_seconds if settled else min(300.0, self._recheck_seconds), replace=True)
+
+
+    async def _vanished(self, resource: Resource, key: AccessKey, body: dict[str, Any]) -> bool:
+        """A 404 writing its status: if the object itself is gone, forget it (nobody may use it now)."""
+        current = await self._kube.get(resource, key[1] or None, key[2])
+        if current is not None and uid_of(current) == uid_of(body):
+            return False
+        self._gone(resource, key, body, current)
+        return True
+
+    def _gone(self, resource: Resource, key: AccessKey, body: dict[str, Any], current: dict[str, Any] | None) -> None:
+        logger.info("%s %s: gone (its deletion was not seen on the watch)", key[0], key[2])
+        self._access.forget_object(resource, key[1] or None, key[2])
+        self.observe("DELETED", body)
+        if current is not None:
+            self.observe(None, current)
+
+    async def relist(self) -> None:
+        """Forget the accesses deleted while no watch could tell (see relist.py): a deleted
+        CloudAccess must stop serving the resources that name it."""
+        for kind, resource in (("CloudAccess", CLOUD_ACCESSES), ("ClusterCloudAccess", CLUSTER_CLOUD_ACCESSES)):
+            known = {key: body for key, body in self._objects.items() if key[0] == kind}
+            for key, current in (await find_gone(self._kube, resource, known)).items():
+                if uid_of(self._objects.get(key) or {}) == uid_of(known[key]):
+                    self._gone(resource, key, known[key], current)
 
 
 def _secret_refs(key: AccessKey, body: dict[str, Any]) -> set[tuple[str, str]]:

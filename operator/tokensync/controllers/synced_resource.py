@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from tokensync.clock import Clock
 from tokensync.controllers.access_resolver import AccessResolver
 from tokensync.controllers.refresh_plan import RefreshPolicy, plan_after_failure
+from tokensync.controllers.relist import find_gone, uid_of
 from tokensync.controllers.status_report import READY, patch_status, rfc3339, with_ready
 from tokensync.controllers.target_writer import source_of
 from tokensync.controllers.work_queue import WorkQueue
@@ -123,6 +124,8 @@ class SyncedResourceController(ABC):
             else:
                 await self.sync(key, body, started)
         except KubeApiError as exc:
+            if exc.not_found and await self._vanished(key, body):
+                return
             # The API server failed us (conflict, 5xx): nothing was lost; try again shortly.
             logger.warning("%s %s/%s: Kubernetes API error, retrying in 5s: %s", self.kind, *key, exc)
             metrics.record_sync(self.kind, "KubernetesError", time.perf_counter() - started)
@@ -133,6 +136,30 @@ class SyncedResourceController(ABC):
             # The spec (or force-sync) changed while this sync ran. Its watch event may have been
             # taken for old news: our own status write's answer already carried the new object.
             self.queue.schedule(key, 0.0)
+
+    async def _vanished(self, key: Key, body: dict[str, Any]) -> bool:
+        """A 404 during a sync: if it was the resource itself, it is gone (its deletion may have
+        fallen into a watch's re-list): forget it, and touch nothing more for it."""
+        meta = body["metadata"]
+        current = await self.kube.get(self.resource, meta.get("namespace"), meta["name"])
+        if current is not None and uid_of(current) == uid_of(body):
+            return False
+        logger.info("%s %s/%s: gone (its deletion was not seen on the watch)", self.kind, *key)
+        self._replaced(key, body, current)
+        return True
+
+    def _replaced(self, key: Key, body: dict[str, Any], current: dict[str, Any] | None) -> None:
+        self.observe("DELETED", body)
+        if current is not None:
+            self.observe(None, current)  # deleted and created again under the same name
+
+    async def relist(self) -> None:
+        """Forget what was deleted while no watch could tell (see relist.py)."""
+        known = dict(self.objects)
+        for key, current in (await find_gone(self.kube, self.resource, known)).items():
+            if uid_of(self.objects.get(key) or {}) == uid_of(known[key]):  # not already seen go meanwhile
+                logger.info("%s %s/%s: gone (its deletion was not seen on the watch)", self.kind, *key)
+                self._replaced(key, known[key], current)
 
     @abstractmethod
     async def sync(self, key: Key, body: dict[str, Any], started: float) -> None:

@@ -34,11 +34,16 @@ from tokensync.controllers.refresh_plan import RefreshPolicy
 from tokensync.controllers.work_queue import WorkQueue
 from tokensync.kube.client import KubeClient
 from tokensync.kube.config import ConnectionSettings
+from tokensync.kube.errors import KubeApiError
 from tokensync.kube.events import EventRecorder
 from tokensync.kube.resources import NAMESPACES, SECRETS, Resource
 from tokensync.runtime import metrics
 
 logger = logging.getLogger(__name__)
+
+# How often the known objects are compared with a fresh LIST: kopf's re-list after a 410 does
+# not report what was deleted in the gap (controllers/relist.py).
+RELIST_INTERVAL = 600.0
 
 
 class Operator:
@@ -51,8 +56,11 @@ class Operator:
         cloud_settings: ClientSettings | None = None,
         concurrency: int = 32,
         namespaced_rrsa: NamespacedRrsa | None = None,
+        relist_interval: float = RELIST_INTERVAL,
     ) -> None:
         self.connection = connection
+        self.relist_interval = relist_interval
+        self._relister: asyncio.Task[None] | None = None
         self.clock = clock
         self.kopf_exited = asyncio.Event()  # set when kopf's tasks end, for whatever reason
         self.kube = KubeClient(connection)
@@ -111,15 +119,36 @@ class Operator:
     def start(self) -> None:
         for queue in self._queues:
             queue.start()
+        if self._relister is None and self.relist_interval > 0:
+            self._relister = asyncio.create_task(self._relist_forever(), name="tokensync-relist")
 
     def owns(self, task: asyncio.Task[Any]) -> bool:
         """Whether ``task`` is one of the controllers' dispatchers or running syncs."""
-        return any(queue.owns(task) for queue in self._queues)
+        return task is self._relister or any(queue.owns(task) for queue in self._queues)
 
     async def stop_work(self, *, cancel_running: bool = False) -> None:
         """Start no more syncs; let those in progress finish, or cancel them (leadership lost)."""
+        if self._relister is not None:
+            self._relister.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._relister
+            self._relister = None
         for queue in self._queues:
             await queue.stop(cancel_running=cancel_running)
+
+    async def relist(self) -> None:
+        """Forget every object deleted while no watch could tell (controllers/relist.py)."""
+        for controller in (self.application_tokens, self.ram_applications, self.cloud_accesses):
+            try:
+                await controller.relist()
+            except KubeApiError as exc:
+                logger.warning("could not list %s to find deletions the watch missed: %s",
+                               type(controller).__name__, exc)
+
+    async def _relist_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.relist_interval)
+            await self.relist()
 
     async def stop(self) -> None:
         await self.stop_work()

@@ -81,3 +81,23 @@ async def test_dependent_with_a_live_second_owner_stays(kube_api: KubeApi) -> No
     await kube_api.post(SECRETS, body)
     await kube_api.delete(f"{WIDGETS}/w1")
     assert (await kube_api.get(f"{SECRETS}/shared")).status == 200
+
+
+async def test_a_dependent_whose_owner_is_absent_is_collected(kube_api: KubeApi) -> None:
+    """kube-controller-manager deletes an object whose every owner is absent ("dangling"): an
+    owner deleted before the dependent was written, or one of that name with another uid."""
+    owner = (await kube_api.post(WIDGETS, widget("w1"))).body
+    await kube_api.delete(f"{WIDGETS}/w1")
+    created = await kube_api.post(SECRETS, _owned("late", owner))
+    assert created.status == 201  # the write succeeds; the collector removes it after
+    assert (await kube_api.get(f"{SECRETS}/late")).status == 404
+    again = (await kube_api.post(WIDGETS, widget("w1"))).body  # same name, another uid
+    await kube_api.post(SECRETS, _owned("stale", owner))
+    assert (await kube_api.get(f"{SECRETS}/stale")).status == 404
+    await kube_api.post(SECRETS, _owned("fresh", again))
+    assert (await kube_api.get(f"{SECRETS}/fresh")).status == 200
+    # Adding a dangling owner to an object that has a live one keeps it.
+    body = _owned("both", again)
+    body["metadata"]["ownerReferences"] += _owned("x", owner)["metadata"]["ownerReferences"]  # type: ignore[index]
+    await kube_api.post(SECRETS, body)
+    assert (await kube_api.get(f"{SECRETS}/both")).status == 200

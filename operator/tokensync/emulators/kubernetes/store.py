@@ -241,7 +241,9 @@ class Store:
         metadata["resourceVersion"] = str(self._next_rv())
         self._bucket(resource)[(namespace, metadata["name"])] = obj
         self._emit(resource, "ADDED", obj)
-        return self.present(resource, obj)
+        answer = self.present(resource, obj)
+        self._collect_if_dangling(resource, obj)
+        return answer
 
     def update(self, resource: Resource, namespace: str, name: str, body: Mapping[str, Any], *,
                subresource: str | None = None, require_resource_version: bool = False,
@@ -308,9 +310,12 @@ class Store:
         self._bucket(resource)[(namespace, name)] = new
         if new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers"):
             self._remove(resource, new)
-        else:
-            self._emit(resource, "MODIFIED", new, current)
-        return self.present(resource, new)
+            return self.present(resource, new)
+        self._emit(resource, "MODIFIED", new, current)
+        answer = self.present(resource, new)
+        if new["metadata"].get("ownerReferences") != current["metadata"].get("ownerReferences"):
+            self._collect_if_dangling(resource, new)
+        return answer
 
     def delete(self, resource: Resource, namespace: str, name: str, *,
                preconditions: Mapping[str, Any] | None = None, propagation: str = "Background",
@@ -412,6 +417,26 @@ class Store:
                     o.get("uid") in live_uids for o in owners)
                 if orphaned and (ns, name) in bucket:
                     self.delete(resource, ns, name)
+
+    def _collect_if_dangling(self, resource: Resource, obj: dict[str, Any]) -> None:
+        """kube-controller-manager's garbage collector also deletes an object whose every owner is
+        absent (no object of that kind and name with that uid: deleted before, or never there).
+        It does so within moments of the write; here at once, after the write's answer. An owner
+        of a kind the server does not serve is unresolvable and keeps the object, as there."""
+        owners = obj["metadata"].get("ownerReferences") or []
+        if not owners or obj["metadata"].get("deletionTimestamp"):
+            return
+        for owner in owners:
+            owner_resource = self.registry.find(str(owner.get("apiVersion") or ""), str(owner.get("kind") or ""))
+            if owner_resource is None:
+                return
+            namespace = obj["metadata"].get("namespace", "") if owner_resource.namespaced else ""
+            found = self._bucket(owner_resource).get((namespace, str(owner.get("name") or "")))
+            if found is not None and found["metadata"].get("uid") == owner.get("uid"):
+                return
+        name = obj["metadata"]["name"]
+        if (obj["metadata"].get("namespace", ""), name) in self._bucket(resource):
+            self.delete(resource, obj["metadata"].get("namespace", ""), name)
 
     def _empty_namespace(self, namespace: str) -> None:
         for key, bucket in list(self._objects.items()):
