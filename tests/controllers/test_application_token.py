@@ -332,9 +332,85 @@ async def test_merge_adds_only_our_keys_and_orphan_survives_deletion(
 
     kube.delete(API, "applicationtokens", NS, "orphaned")
     kube.delete(API, "applicationtokens", NS, "merged")
-    await asyncio.sleep(1)
+    await eventually(lambda: kube.get(API, "applicationtokens", NS, "merged") is None)
     assert kube.get("v1", "secrets", NS, "orphaned") is not None
+    # The Merge resource's keys, label and annotations went with it; the owner's key stayed.
+    assert secret_data(kube, "shared") == {"password": "hunter2"}
+    shared = kube.get("v1", "secrets", NS, "shared") or {}
+    assert not [k for k in shared["metadata"].get("annotations") or {} if k.startswith("tokensync.dev/")]
+    assert "app.kubernetes.io/managed-by" not in (shared["metadata"].get("labels") or {})
+
+
+async def test_a_retained_merge_leaves_its_keys(kube: KubernetesEmulator, cloud: CloudEmulator,
+                                                operator: Operator) -> None:
+    scenario.standard_cluster(kube, cloud)
+    kube.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "shared", "namespace": NS},
+                 "stringData": {"password": "hunter2"}})
+    kube.create(scenario.application_token(
+        "merged", secret={"name": "shared", "creationPolicy": "Merge", "deletionPolicy": "Retain"}))
+    await eventually(is_ready(kube, "merged"))
+    assert not (kube.get(API, "applicationtokens", NS, "merged") or {})["metadata"].get("finalizers")
+    kube.delete(API, "applicationtokens", NS, "merged")
+    assert set(secret_data(kube, "shared") or {}) == {"password", "token", "tokenType", "expiresAt"}
+
+
+async def test_a_new_resource_under_a_deleted_ones_name_does_not_take_over_a_users_secret(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator
+) -> None:
+    """Issue 14: a Merge resource is deleted (Retain: its keys stay in the user's Secret); a new
+    resource of the same name, creationPolicy Owner, naming that Secret, must not take it over."""
+    scenario.standard_cluster(kube, cloud)
+    kube.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "shared", "namespace": NS},
+                 "stringData": {"password": "hunter2"}})
+    kube.create(scenario.application_token(
+        "svc", secret={"name": "shared", "creationPolicy": "Merge", "deletionPolicy": "Retain"}))
+    await eventually(is_ready(kube, "svc"))
+    kube.delete(API, "applicationtokens", NS, "svc")
+    await asyncio.sleep(1)
+    kube.create(scenario.application_token("svc", secret={"name": "shared"}))
+    await eventually(scenario.has_reason(kube, "svc", "SecretConflict"))
+    shared = kube.get("v1", "secrets", NS, "shared") or {}
     assert (secret_data(kube, "shared") or {}).get("password") == "hunter2"
+    assert not shared["metadata"].get("ownerReferences"), "the user's Secret was given an owner"
+
+
+async def test_two_resources_merging_into_one_secret_do_not_flip_it(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator
+) -> None:
+    cloud.add_token("token_other", lifetime=timedelta(days=30))
+    scenario.standard_cluster(kube, cloud)
+    kube.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "shared", "namespace": NS},
+                 "stringData": {"password": "hunter2"}})
+    merge = {"name": "shared", "creationPolicy": "Merge"}
+    kube.create(scenario.application_token("first", secret=merge))
+    await eventually(is_ready(kube, "first"))
+    kube.create(scenario.application_token("second", token_id="token_other", secret=merge))
+    await eventually(scenario.has_reason(kube, "second", "SecretConflict"))
+    assert "ApplicationToken demo/first" in condition(kube, "second")["message"]
+    for _ in range(24):  # 4 hours: the Secret holds the first's token at every look, never the second's
+        await asyncio.sleep(600)
+        assert (secret_data(kube, "shared") or {}).get("token") == cloud.token_value("token_demo")
+        assert has_reason(kube, "second", "SecretConflict")()
+    # Deleting the first (its keys go) lets the second merge.
+    kube.delete(API, "applicationtokens", NS, "first")
+    await eventually(is_ready(kube, "second"), timeout=3600, step=5)
+    assert (secret_data(kube, "shared") or {}).get("token") == cloud.token_value("token_other")
+
+
+async def test_a_secret_a_deleted_resource_left_behind_is_taken_over_by_the_next(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator
+) -> None:
+    """deletionPolicy Retain keeps a Secret tokensync wrote whole; a resource created later under
+    that name (a GitOps re-apply) takes it over: nothing in it was anyone else's."""
+    scenario.standard_cluster(kube, cloud)
+    kube.create(scenario.application_token("svc", secret={"deletionPolicy": "Retain"}))
+    await eventually(is_ready(kube, "svc"))
+    kube.delete(API, "applicationtokens", NS, "svc")
+    kube.create(scenario.application_token("svc"))
+    await eventually(is_ready(kube, "svc"))
+    secret = kube.get("v1", "secrets", NS, "svc") or {}
+    resource = kube.get(API, "applicationtokens", NS, "svc") or {}
+    assert [r["uid"] for r in secret["metadata"].get("ownerReferences") or []] == [resource["metadata"]["uid"]]
 
 
 async def test_owned_secret_goes_with_the_resource_unless_retained(

@@ -15,6 +15,7 @@ from tokensync.controllers.target_writer import (
     Owner,
     _difference,
     _metadata,
+    conflict_with,
     data_hash,
     has_drifted,
     is_ours,
@@ -99,3 +100,29 @@ def test_under_merge_someone_elses_label_is_not_fought_over() -> None:
                       SOURCE_ANNOTATION: OWNER.source},
                      labels={MANAGED_BY_LABEL: "Helm"})
     assert not has_drifted(secret, OWNER, is_secret=True)
+
+
+def test_ownership_is_by_uid_not_by_name() -> None:
+    _, annotations = _metadata(DesiredTarget(SECRETS, "s", {"token": "x"}), OWNER)
+    written = _secret({"token": "x"}, annotations)
+    assert is_ours(written, OWNER)
+    reborn = Owner(OWNER.api_version, OWNER.kind, OWNER.name, OWNER.namespace, "uid-2")  # same name, new resource
+    assert not is_ours(written, reborn)
+
+
+def test_a_live_writer_conflicts_and_only_a_whole_left_behind_object_is_taken_over() -> None:
+    other = Owner(OWNER.api_version, OWNER.kind, "other", "ns", "uid-9")
+    owned = DesiredTarget(SECRETS, "s", {"token": "x"})
+    merge = DesiredTarget(SECRETS, "s", {"token": "x"}, creation_policy="Merge")
+    whole = _secret({"token": "y"}, _metadata(owned, other)[1])
+    merged = _secret({"token": "y", "password": "p"}, _metadata(merge, other)[1])
+    users = _secret({"password": "p"}, {}, labels={})
+    for target in (whole, merged):
+        for desired in (owned, merge):
+            problem = conflict_with(target, OWNER, desired, writer_alive=True)
+            assert problem is not None and "ApplicationToken ns/other" in problem
+    assert conflict_with(whole, OWNER, owned, writer_alive=False) is None  # left behind whole: taken over
+    assert conflict_with(merged, OWNER, owned, writer_alive=False) is not None  # someone's Secret: never
+    assert conflict_with(merged, OWNER, merge, writer_alive=False) is None
+    assert conflict_with(users, OWNER, owned, writer_alive=False) is not None
+    assert conflict_with(users, OWNER, merge, writer_alive=False) is None

@@ -625,7 +625,7 @@ async def test_two_resources_rotating_in_the_same_second_each_recover_their_own_
 # --- the resource deleted: what it made is retired before it goes -----------------------------------
 
 RESOURCE_PATH = f"/apis/{API}/namespaces/{NS}/applicationtokens/svc$"
-FINALIZER = "tokensync.dev/retire-tokens"
+FINALIZER = "tokensync.dev/cleanup"
 
 
 def resource(kube: KubernetesEmulator, name: str = "svc") -> dict[str, Any] | None:

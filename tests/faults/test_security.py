@@ -472,9 +472,13 @@ async def test_a_secret_or_config_map_tokensync_did_not_create_is_never_overwrit
                                  ("grab-config", "ramapplications", "ConfigMap 'app-settings'")]:
         await eventually(has_reason(kube, name, "SecretConflict", plural, TEAM_A))
         message = refused(kube, name, "SecretConflict", plural=plural, namespace=TEAM_A)
-        assert f"{target} already exists and was not created by" in message
-        assert ("delete it, or choose another spec.configMap.name" if plural == "ramapplications" else
-                "delete it, choose another secret name, or set creationPolicy: Merge") in message
+        if name == "grab-other":  # another live resource writes it: named, as the one to talk to
+            assert f"{target} is written by ApplicationToken {TEAM_A}/via-local" in message
+            assert "point this one at another name" in message
+        else:
+            assert f"{target} already exists and was not created by" in message
+            assert ("delete it, or choose another spec.configMap.name" if plural == "ramapplications" else
+                    "delete it, choose another secret name, or set creationPolicy: Merge") in message
         assert "SecretConflict" in scenario.event_reasons(kube, name, TEAM_A)
 
     await asyncio.sleep(3600)  # retries back off and never write

@@ -24,7 +24,7 @@ from tokensync.cloud.client import CloudClient
 from tokensync.cloud.errors import AccessDeniedError, CloudError, TokenExpiredError
 from tokensync.cloud.models import ApplicationToken
 from tokensync.controllers.access_resolver import AccessProblem, summarize_validation_error
-from tokensync.controllers.finalizers import has_finalizer, set_finalizer
+from tokensync.controllers.finalizers import CLEANUP_FINALIZER, has_finalizer, set_finalizer
 from tokensync.controllers.refresh_plan import (
     RefreshPlan,
     RefreshPolicy,
@@ -35,7 +35,6 @@ from tokensync.controllers.refresh_plan import (
 )
 from tokensync.controllers.renewal_policy import (
     RAM_ACTIONS,
-    RETIRE_FINALIZER,
     Release,
     RenewalDue,
     RenewalSettings,
@@ -77,6 +76,8 @@ from tokensync.controllers.target_writer import (
     TargetConflict,
     TargetRefused,
     has_drifted,
+    merge_cleanup_wanted,
+    remove_merged,
     source_of,
     write_target,
 )
@@ -273,8 +274,9 @@ class ApplicationTokenController(SyncedResourceController):
             return
 
         # Before anything Rotate may create: the deletion then waits until it is retired.
-        updated = await set_finalizer(self.kube, self.resource, body, RETIRE_FINALIZER,
-                                      wanted=wants_finalizer(settings.strategy, spec.application_token_id, status))
+        cleanup = (wants_finalizer(settings.strategy, spec.application_token_id, status)
+                   or merge_cleanup_wanted(spec.secret.creation_policy, spec.secret.deletion_policy))
+        updated = await set_finalizer(self.kube, self.resource, body, CLEANUP_FINALIZER, wanted=cleanup)
         if updated is not None and key in self.objects:
             self.objects[key] = body = updated
         owner = Owner.from_body(body)
@@ -328,50 +330,60 @@ class ApplicationTokenController(SyncedResourceController):
                            access.client, started)
 
     async def finalize(self, key: Key, body: dict[str, Any]) -> None:
-        """Deleted: retire the tokens it made or replaced (the token a Secret that outlives it holds
-        is kept), then remove the finalizer. Cloud failures are retried with backoff and hold the
-        deletion; a cloud access that is gone (a namespace being deleted takes its CloudAccess
-        along) cannot come back, so then the tokens are named in a Warning and left."""
-        if not has_finalizer(body, RETIRE_FINALIZER):
+        """Deleted: retire the tokens it made or replaced, remove the keys it merged into someone's
+        Secret (unless Retain), then remove the finalizer."""
+        if not has_finalizer(body, CLEANUP_FINALIZER):
             return
-        release = Release([], None, [])
         try:
-            spec = ApplicationTokenSpec.model_validate(body.get("spec") or {})
+            spec: ApplicationTokenSpec | None = ApplicationTokenSpec.model_validate(body.get("spec") or {})
         except ValidationError:
-            spec = None  # nothing tokensync could have made with it
+            spec = None  # nothing tokensync could have made or merged with it
         if spec is not None:
-            release = release_at_deletion(spec.application_token_id, body.get("status") or {},
-                                          secret_outlives=_secret_outlives(spec), held=self._held_by_others(key))
-        if spec is not None and release:
-            try:
-                await self._release(key, body, spec, release)
-            except AccessProblem as problem:
-                await self.events.post(body, "Warning", "RenewalFailed",
-                                       f"cannot retire the tokens this resource made or replaced: {problem.message}; "
-                                       f"they are left in IDaaS instance {spec.instance_id}, application "
-                                       f"{spec.application_id}: {_release_text(release)}")
-            except CloudError as error:
-                failures = self._release_failures.get(key, 0)
-                self._release_failures[key] = failures + 1
-                wait = min(RETIRE_RETRY * 2 ** min(failures, 20), self.defaults.max_backoff)
-                if error.retry_after:
-                    wait = max(wait, timedelta(seconds=error.retry_after))
-                await self.events.post(body, "Warning", "RenewalFailed",
-                                       f"could not retire the tokens this resource made or replaced: "
-                                       f"{_explained(error, spec.instance_id, spec.application_id, None)}; its "
-                                       f"deletion waits (next attempt {rfc3339(self.clock.now() + wait)}; remove "
-                                       f"finalizer {RETIRE_FINALIZER} to leave {_release_text(release)})")
-                self.queue.schedule(key, wait.total_seconds(), replace=True)
-                return
-        if spec is not None and release.kept:
-            await self.events.post(body, "Normal", "Retired",
-                                   f"token {release.kept} is kept: Secret {status_secret(body)} outlives this "
-                                   "resource and holds it")
+            if not await self._release_tokens(key, body, spec):
+                return  # retried later; the deletion waits
+            if merge_cleanup_wanted(spec.secret.creation_policy, spec.secret.deletion_policy):
+                name = spec.secret.name or body["metadata"]["name"]
+                if await remove_merged(self.kube, Owner.from_body(body), SECRETS, name):
+                    await self.events.post(body, "Normal", "Synced", f"removed its keys from Secret {name}")
         try:
-            await set_finalizer(self.kube, self.resource, body, RETIRE_FINALIZER, wanted=False)
+            await set_finalizer(self.kube, self.resource, body, CLEANUP_FINALIZER, wanted=False)
         except KubeApiError as exc:
             if not exc.not_found:
                 raise
+
+    async def _release_tokens(self, key: Key, body: dict[str, Any], spec: ApplicationTokenSpec) -> bool:
+        """Retire what the deleted resource made or replaced (the token a Secret that outlives it
+        holds is kept). False: the cloud failed, retried with backoff while the deletion waits. A
+        cloud access that is gone (a namespace being deleted takes its CloudAccess along) cannot
+        come back: the tokens are then named in a Warning and left."""
+        release = release_at_deletion(spec.application_token_id, body.get("status") or {},
+                                      secret_outlives=_secret_outlives(spec), held=self._held_by_others(key))
+        if release.kept:
+            await self.events.post(body, "Normal", "Retired", f"token {release.kept} is kept: Secret "
+                                   f"{status_secret(body)} outlives this resource and holds it")
+        if not release:
+            return True
+        try:
+            await self._release(key, body, spec, release)
+        except AccessProblem as problem:
+            await self.events.post(body, "Warning", "RenewalFailed",
+                                   f"cannot retire the tokens this resource made or replaced: {problem.message}; "
+                                   f"they are left in IDaaS instance {spec.instance_id}, application "
+                                   f"{spec.application_id}: {_release_text(release)}")
+        except CloudError as error:
+            failures = self._release_failures.get(key, 0)
+            self._release_failures[key] = failures + 1
+            wait = min(RETIRE_RETRY * 2 ** min(failures, 20), self.defaults.max_backoff)
+            if error.retry_after:
+                wait = max(wait, timedelta(seconds=error.retry_after))
+            await self.events.post(body, "Warning", "RenewalFailed",
+                                   f"could not retire the tokens this resource made or replaced: "
+                                   f"{_explained(error, spec.instance_id, spec.application_id, None)}; its deletion "
+                                   f"waits (next attempt {rfc3339(self.clock.now() + wait)}; remove finalizer "
+                                   f"{CLEANUP_FINALIZER} to leave {_release_text(release)})")
+            self.queue.schedule(key, wait.total_seconds(), replace=True)
+            return False
+        return True
 
     async def _release(self, key: Key, body: dict[str, Any], spec: ApplicationTokenSpec, release: Release) -> None:
         access = await self.access.resolve(key[0], spec.cloud_access_ref, dependent=(self.kind, key), service="eiam")
@@ -740,12 +752,12 @@ class ApplicationTokenController(SyncedResourceController):
             return None
         try:
             try:
-                outcome = await write_target(self.kube, owner, desired, existing)
+                outcome = await write_target(self.kube, owner, desired, existing, self.writer_alive(key[0]))
             except KubeApiError as exc:
                 if not (unread and exc.conflict):
                     raise
                 existing = await self.kube.get(SECRETS, key[0], secret_name)  # it was there after all
-                outcome = await write_target(self.kube, owner, desired, existing)
+                outcome = await write_target(self.kube, owner, desired, existing, self.writer_alive(key[0]))
         except TargetConflict as conflict:
             await self.fail(key, body, reason="SecretConflict", event_reason="SecretConflict", message=str(conflict),
                             retryable=True, transient=False, started=started)

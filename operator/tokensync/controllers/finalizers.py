@@ -12,6 +12,11 @@ from typing import Any
 from tokensync.kube.client import KubeClient
 from tokensync.kube.resources import Resource
 
+# Held on an ApplicationToken while its deletion has work to do: retire the tokens it made or
+# replaced (Rotate), remove the keys it merged into someone's Secret (Merge). ESO's ExternalSecret
+# and PushSecret hold theirs the same way.
+CLEANUP_FINALIZER = "tokensync.dev/cleanup"
+
 
 def has_finalizer(body: dict[str, Any], finalizer: str) -> bool:
     return finalizer in ((body.get("metadata") or {}).get("finalizers") or [])

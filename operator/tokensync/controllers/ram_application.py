@@ -229,7 +229,7 @@ class RamApplicationController(SyncedResourceController):
         desired = DesiredTarget(resource=CONFIG_MAPS, name=name, data=config_map_data(application), secret_type=None,
                                 conflict_hint="delete it, or choose another spec.configMap.name")
         try:
-            outcome = await write_target(self.kube, owner, desired, existing)
+            outcome = await write_target(self.kube, owner, desired, existing, self.writer_alive(key[0]))
         except TargetConflict as conflict:
             await self.fail(key, body, reason="SecretConflict", event_reason="SecretConflict", message=str(conflict),
                             retryable=True, transient=False, started=started)

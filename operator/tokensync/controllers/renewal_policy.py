@@ -372,11 +372,6 @@ def _whole_seconds(moment: datetime) -> datetime:
 
 # ---- at deletion: what a resource leaves behind in IDaaS -------------------------------------
 
-# Held on a resource while it may leave tokens it made or replaced: its deletion waits until
-# they are retired (``release_at_deletion``), as ESO's PushSecret waits to delete what it pushed.
-RETIRE_FINALIZER = "tokensync.dev/retire-tokens"
-
-
 @dataclass(frozen=True)
 class Release:
     """What a deleted resource's tokens become: ``retire`` are retired now (``spec.renewal.retire``),

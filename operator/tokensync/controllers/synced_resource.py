@@ -19,7 +19,7 @@ from tokensync.controllers.access_resolver import AccessResolver
 from tokensync.controllers.refresh_plan import RefreshPolicy, plan_after_failure
 from tokensync.controllers.relist import find_gone, uid_of
 from tokensync.controllers.status_report import READY, patch_status, rfc3339, with_ready
-from tokensync.controllers.target_writer import source_of
+from tokensync.controllers.target_writer import WriterAlive, source_of
 from tokensync.controllers.work_queue import WorkQueue
 from tokensync.kube.client import KubeClient
 from tokensync.kube.errors import KubeApiError
@@ -136,6 +136,19 @@ class SyncedResourceController(ABC):
             # The spec (or force-sync) changed while this sync ran. Its watch event may have been
             # taken for old news: our own status write's answer already carried the new object.
             self.queue.schedule(key, 0.0)
+
+    def writer_alive(self, namespace: str) -> WriterAlive:
+        """Whether the resource that wrote a target (by kind, name and uid) still exists: from the
+        watch, else from the API server (at start-up the watch may not have delivered it yet)."""
+        async def alive(kind: str, name: str, uid: str | None) -> bool:
+            if kind != self.kind:
+                return True  # not a kind this controller knows: assume it is there
+            known = self.objects.get((namespace, name))
+            if known is not None and (uid is None or uid_of(known) == uid):
+                return True
+            current = await self.kube.get(self.resource, namespace, name)
+            return current is not None and (uid is None or uid_of(current) == uid)
+        return alive
 
     async def _vanished(self, key: Key, body: dict[str, Any]) -> bool:
         """A 404 during a sync: if it was the resource itself, it is gone (its deletion may have

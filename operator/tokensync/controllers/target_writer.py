@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -29,6 +30,11 @@ SOURCE_ANNOTATION = "tokensync.dev/source"
 EXPIRES_AT_ANNOTATION = "tokensync.dev/expires-at"
 DATA_HASH_ANNOTATION = "tokensync.dev/data-hash"
 MANAGED_KEYS_ANNOTATION = "tokensync.dev/managed-keys"  # under Merge only: which keys are ours
+# The uid of the resource that writes the object: a name is reused, a uid never is (a resource
+# deleted and created again under its name is another resource).
+SOURCE_UID_ANNOTATION = "tokensync.dev/source-uid"
+_OUR_ANNOTATIONS = (SOURCE_ANNOTATION, SOURCE_UID_ANNOTATION, EXPIRES_AT_ANNOTATION, DATA_HASH_ANNOTATION,
+                    MANAGED_KEYS_ANNOTATION)
 
 CreationPolicy = Literal["Owner", "Merge", "Orphan"]
 DeletionPolicy = Literal["Delete", "Retain"]
@@ -112,12 +118,58 @@ def source_of(target: dict[str, Any]) -> tuple[str, str] | None:
 
 
 def is_ours(existing: dict[str, Any], owner: Owner) -> bool:
-    """Written by this resource: its source annotation, or (should someone strip that) its
-    controller ownerReference, which only this resource's uid can match."""
+    """Written by this very resource (by uid): its source-uid annotation or its controller
+    ownerReference. An object written before uids were recorded is known by its source name."""
     meta = existing.get("metadata", {})
-    source: object = (meta.get("annotations") or {}).get(SOURCE_ANNOTATION)
+    annotations = meta.get("annotations") or {}
     owned = any(ref.get("controller") and ref.get("uid") == owner.uid for ref in meta.get("ownerReferences") or [])
-    return bool(source == owner.source) or owned
+    recorded = annotations.get(SOURCE_UID_ANNOTATION)
+    if recorded:
+        return bool(recorded == owner.uid) or owned
+    return bool(annotations.get(SOURCE_ANNOTATION) == owner.source) or owned
+
+
+def writer_of(existing: dict[str, Any]) -> tuple[str, str, str | None] | None:
+    """(kind, name, uid or None) of the resource that wrote the object, from its annotations."""
+    annotations = (existing.get("metadata") or {}).get("annotations") or {}
+    kind, _, name = str(annotations.get(SOURCE_ANNOTATION) or "").partition("/")
+    if not (kind and name):
+        return None
+    uid = annotations.get(SOURCE_UID_ANNOTATION)
+    return kind, name, str(uid) if uid else None
+
+
+# Whether the resource (kind, name, uid or None) that wrote an object is still there.
+WriterAlive = Callable[[str, str, str | None], Awaitable[bool]]
+
+
+async def _nobody(_kind: str, _name: str, _uid: str | None) -> bool:
+    return False
+
+
+def conflict_with(existing: dict[str, Any], owner: Owner, desired: DesiredTarget, *, writer_alive: bool) -> str | None:
+    """Pure: why this resource may not write ``existing`` (None: it may).
+
+    Another live resource writing it always conflicts (two writers would flip its data). Under
+    Merge the object is someone else's by design. Otherwise only an object tokensync wrote whole,
+    for a resource that is gone, is taken over (a Secret a deleted resource left behind)."""
+    if is_ours(existing, owner):
+        return None
+    kind = "Secret" if desired.is_secret else "ConfigMap"
+    writer = writer_of(existing)
+    if writer is not None and writer_alive:
+        return (f"{kind} {desired.name!r} is written by {writer[0]} {owner.namespace}/{writer[1]}; two resources "
+                f"cannot write one {kind}: point this one at another name (or delete the other)")
+    if desired.creation_policy == "Merge":
+        return None
+    annotations = (existing.get("metadata") or {}).get("annotations") or {}
+    labels = (existing.get("metadata") or {}).get("labels") or {}
+    left_behind = (writer is not None and MANAGED_KEYS_ANNOTATION not in annotations
+                   and labels.get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE)
+    if left_behind:
+        return None
+    return (f"{kind} {desired.name!r} already exists and was not created by {owner.source}; tokensync will not "
+            f"overwrite it ({desired.conflict_hint})")
 
 
 def read_data(existing: dict[str, Any], is_secret: bool) -> dict[str, str]:
@@ -168,6 +220,7 @@ def _metadata(desired: DesiredTarget, owner: Owner) -> tuple[dict[str, str], dic
     annotations = {
         **desired.annotations,
         SOURCE_ANNOTATION: owner.source,
+        SOURCE_UID_ANNOTATION: owner.uid,
         DATA_HASH_ANNOTATION: data_hash(desired.data, owner),
     }
     if desired.creation_policy == "Merge":
@@ -191,9 +244,11 @@ def _owner_references(desired: DesiredTarget, owner: Owner) -> list[dict[str, An
 
 
 async def write_target(
-    kube: KubeClient, owner: Owner, desired: DesiredTarget, existing: dict[str, Any] | None
+    kube: KubeClient, owner: Owner, desired: DesiredTarget, existing: dict[str, Any] | None,
+    writer_alive: WriterAlive = _nobody,
 ) -> WriteOutcome:
-    """Create or update the target to hold ``desired``; no request at all when it already does."""
+    """Create or update the target to hold ``desired``; no request at all when it already does.
+    ``writer_alive`` tells whether the resource that wrote an object not ours still exists."""
     labels, annotations = _metadata(desired, owner)
     owner_refs = _owner_references(desired, owner)
     if existing is None:
@@ -219,12 +274,12 @@ async def write_target(
             raise _refused(desired, exc) if exc.status in _REFUSED_FOR_GOOD else exc from None
         return WriteOutcome(created=True)
 
-    if desired.creation_policy != "Merge" and not is_ours(existing, owner):
-        kind = "Secret" if desired.is_secret else "ConfigMap"
-        raise TargetConflict(
-            f"{kind} {desired.name!r} already exists and was not created by {owner.source}; tokensync will not "
-            f"overwrite it ({desired.conflict_hint})"
-        )
+    if not is_ours(existing, owner):
+        writer = writer_of(existing)
+        alive = writer is not None and await writer_alive(*writer)
+        conflict = conflict_with(existing, owner, desired, writer_alive=alive)
+        if conflict is not None:
+            raise TargetConflict(conflict)
     existing_type = existing.get("type") or "Opaque"
     if desired.is_secret and desired.creation_policy != "Merge" and desired.secret_type not in (None, existing_type):
         # A Secret's type is immutable: a patch would be refused. The old Secret stays as it is.
@@ -242,6 +297,30 @@ async def write_target(
     except KubeApiError as exc:
         raise _refused(desired, exc) if exc.status in _REFUSED_FOR_GOOD else exc from None
     return WriteOutcome(updated=True)
+
+
+def merge_cleanup_wanted(creation_policy: CreationPolicy, deletion_policy: DeletionPolicy) -> bool:
+    """Keys merged into someone else's object are removed when the resource goes, unless Retain."""
+    return creation_policy == "Merge" and deletion_policy != "Retain"
+
+
+async def remove_merged(kube: KubeClient, owner: Owner, resource: Resource, name: str) -> bool:
+    """The resource that merged into the object is deleted: remove its keys, and the label and
+    annotations it added; the owner's other keys stay. False when the object is not (or no longer)
+    this resource's to clean (gone, or written by another since)."""
+    existing = await kube.get(resource, owner.namespace, name)
+    if existing is None or not is_ours(existing, owner):
+        return False
+    meta = existing.get("metadata") or {}
+    annotations = meta.get("annotations") or {}
+    keys = [k for k in str(annotations.get(MANAGED_KEYS_ANNOTATION) or "").split(",") if k]
+    patch: dict[str, Any] = {"metadata": {"annotations": {k: None for k in _OUR_ANNOTATIONS if k in annotations}}}
+    if (meta.get("labels") or {}).get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE:
+        patch["metadata"]["labels"] = {MANAGED_BY_LABEL: None}
+    if keys:
+        patch["data"] = {k: None for k in keys if k in (existing.get("data") or {})}
+    await kube.patch(resource, owner.namespace, name, patch)
+    return True
 
 
 def _refused(desired: DesiredTarget, exc: KubeApiError) -> TargetRefused:

@@ -36,7 +36,7 @@ token is retired on its own schedule. A refusal for the application's token limi
 replaced, the ones it disabled or kept earlier included (``retiredTokens`` remembers the last
 few), and tries the create once more.
 
-A rotating resource carries the finalizer ``tokensync.dev/retire-tokens`` from before its first
+A rotating resource carries the finalizer ``tokensync.dev/cleanup`` from before its first
 create. Its deletion (``release``) retires at once what it replaced and the token it made (unless
 a Secret that outlives it holds that one), and deletes the token of any create whose answer was
 lost (waiting ``CREATE_SETTLE`` for a recent one to be listed); only then does the finalizer go.

@@ -56,8 +56,8 @@ every namespace is watched, and by one Role per namespace when watchNamespaces i
 - apiGroups: [tokensync.dev]
   resources: [applicationtokens, ramapplications, cloudaccesses]
   verbs: [get, list, watch]
-# An ApplicationToken that rotates carries the finalizer tokensync.dev/retire-tokens, so that
-# its deletion retires the tokens it made in IDaaS: setting and removing it is a metadata patch.
+# A rotating (or Merge) ApplicationToken carries the finalizer tokensync.dev/cleanup, so that its
+# deletion retires the tokens it made in IDaaS (removes the keys it merged): a metadata patch.
 - apiGroups: [tokensync.dev]
   resources: [applicationtokens]
   verbs: [patch]
