@@ -255,6 +255,27 @@ async def test_a_missing_restart_target_is_reported_and_not_retried(
     assert condition(kube, "billing-api")["status"] == "True"
 
 
+async def test_a_restart_the_chart_does_not_allow_says_how_to_allow_it_and_is_retried(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator
+) -> None:
+    """Rollout restarts are opt-in in the chart (rbac.rolloutRestart): without them the API server
+    answers 403, and the resource says what to change; once granted, the restart is made."""
+    scenario.standard_cluster(kube, cloud)
+    kube.create(scenario.deployment("billing-api"))
+    kube.create(scenario.application_token(rolloutRestartTargets=[{"kind": "Deployment", "name": "billing-api"}]))
+    await eventually(is_ready(kube, "billing-api"))
+    kube.inject_fault("GET", f"/apis/apps/v1/namespaces/{NS}/deployments/billing-api$", status=403, times=10**6)
+    switch_token(kube, cloud)
+    await eventually(lambda: status(kube, "billing-api").get("applicationTokenId") == "token_next", timeout=5)
+    warnings = [e["message"] for e in scenario.events(kube, "billing-api") if e["type"] == "Warning"]
+    assert any("403" in m and "rbac.rolloutRestart.enabled=true" in m for m in warnings), warnings
+    assert status(kube, "billing-api")["pendingRolloutRestarts"] == [{"kind": "Deployment", "name": "billing-api"}]
+    kube.clear_faults()
+    await asyncio.sleep(31)
+    assert pod_template_annotation(kube, "billing-api") is not None
+    assert "pendingRolloutRestarts" not in status(kube, "billing-api")
+
+
 async def test_a_deleted_or_edited_secret_is_restored_without_a_cloud_read(
     kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator
 ) -> None:

@@ -49,6 +49,9 @@ EXPECTED_NAMESPACED_GRANTS = {
     ("", "secrets"): {"get", "list", "watch", "create", "patch"},
     ("", "configmaps"): {"get", "list", "watch", "create", "patch"},
     ("", "events"): {"create", "patch"},
+}
+# Opt-in (rbac.rolloutRestart.enabled): rolloutRestartTargets patch a workload's pod template.
+ROLLOUT_RESTART_GRANTS = {
     ("apps", "deployments"): {"get", "patch"},
     ("apps", "statefulsets"): {"get", "patch"},
     ("apps", "daemonsets"): {"get", "patch"},
@@ -97,7 +100,7 @@ def test_rbac_has_no_wildcards_and_no_access_beyond_what_tokensync_uses(value_se
         assert "*" not in rule["verbs"] and "*" not in rule["resources"] and "*" not in rule["apiGroups"], rule
         assert not {"escalate", "bind", "impersonate", "deletecollection"} & set(rule["verbs"]), rule
     grants = _grants(rules)
-    allowed = {**EXPECTED_NAMESPACED_GRANTS, **EXPECTED_CLUSTER_GRANTS,
+    allowed = {**EXPECTED_NAMESPACED_GRANTS, **EXPECTED_CLUSTER_GRANTS, **ROLLOUT_RESTART_GRANTS,
                ("coordination.k8s.io", "leases"): {"get", "create", "patch"}}
     for key, verbs in grants.items():
         assert key in allowed, f"unexpected grant on {key}"
@@ -108,7 +111,7 @@ def test_rbac_has_no_wildcards_and_no_access_beyond_what_tokensync_uses(value_se
 
 def test_every_resource_the_operator_code_addresses_is_granted() -> None:
     # A kind added to tokensync.kube.resources or to crds/ without RBAC would fail in a cluster only.
-    grants = _grants(_rules(render_objects()))
+    grants = _grants(_rules(render_objects({"rbac": {"rolloutRestart": {"enabled": True}}})))
     used = {(value.group, value.plural) for value in vars(resources).values() if isinstance(value, resources.Resource)}
     for path in sorted((REPO_ROOT / "crds").glob("*.yaml")):
         crd = yaml.safe_load(path.read_text())
@@ -178,3 +181,17 @@ def test_leader_election_may_only_touch_its_own_lease_in_the_release_namespace()
 def test_rbac_can_be_left_to_the_cluster_admin() -> None:
     objects = render_objects({"rbac": {"create": False}})
     assert not [obj for obj in objects if obj["apiVersion"].startswith("rbac.authorization.k8s.io/")]
+
+
+def test_rollout_restarts_are_granted_only_on_request_and_then_where_asked() -> None:
+    assert not set(ROLLOUT_RESTART_GRANTS) & set(_grants(_rules(render_objects())))  # off by default
+    everywhere = render_objects({"rbac": {"rolloutRestart": {"enabled": True}}})
+    assert _grants(only(everywhere, "ClusterRole", "tokensync")["rules"]) == {
+        **EXPECTED_NAMESPACED_GRANTS, **EXPECTED_CLUSTER_GRANTS, **ROLLOUT_RESTART_GRANTS}
+    scoped = render_objects({"rbac": {"rolloutRestart": {"enabled": True, "namespaces": ["team-a"]}}})
+    assert not set(ROLLOUT_RESTART_GRANTS) & set(_grants(only(scoped, "ClusterRole", "tokensync")["rules"]))
+    roles = [r for r in find(scoped, "Role") if r["metadata"]["name"] == "tokensync-rollout-restart"]
+    assert [r["metadata"]["namespace"] for r in roles] == ["team-a"]
+    assert _grants(roles[0]["rules"]) == ROLLOUT_RESTART_GRANTS
+    binding = next(b for b in find(scoped, "RoleBinding") if b["metadata"]["name"] == "tokensync-rollout-restart")
+    assert binding["roleRef"]["name"] == "tokensync-rollout-restart" and binding["metadata"]["namespace"] == "team-a"

@@ -67,6 +67,12 @@ async def restart_workloads(
         except KubeApiError as exc:
             reason = "not found" if exc.not_found else f"{exc.status} {exc.reason}"
             retry = exc.status == 0 or (exc.retryable and not exc.not_found)
+            if exc.status == 403:
+                # The chart grants this only on request; retried, so that granting it is enough.
+                reason += (f": tokensync may not get and patch {kind}s in namespace {namespace}; rollout restarts "
+                           "are opt-in: install the chart with rbac.rolloutRestart.enabled=true (or restart it "
+                           "yourself)")
+                retry = True
             logger.warning("could not restart %s %s/%s: %s", kind, namespace, name, reason)
             results.append(RestartResult(kind, name, reason, retry=retry))
     return results

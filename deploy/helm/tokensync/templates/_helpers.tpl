@@ -81,8 +81,14 @@ every namespace is watched, and by one Role per namespace when watchNamespaces i
 - apiGroups: [""]
   resources: [events]
   verbs: [create, patch]
-# rolloutRestartTargets: restarting a workload patches its pod template annotation, like
-# `kubectl rollout restart`; nothing else is changed.
+{{- if and .Values.rbac.rolloutRestart.enabled (not .Values.rbac.rolloutRestart.namespaces) }}
+{{ include "tokensync.rolloutRestartRules" . }}
+{{- end }}
+{{- end -}}
+
+{{/* rolloutRestartTargets (opt-in: rbac.rolloutRestart): restarting a workload patches its pod
+template annotation, like `kubectl rollout restart`; nothing else is changed. */}}
+{{- define "tokensync.rolloutRestartRules" -}}
 - apiGroups: [apps]
   resources: [deployments, statefulsets, daemonsets]
   verbs: [get, patch]
