@@ -143,3 +143,33 @@ async def test_stop_ends_the_queue_even_when_work_arrives_in_the_same_moment() -
         queue.schedule("now")  # wakes it ...
         await queue.stop()  # ... in the very moment it is stopped
     assert loop.time() - started < 5, "stop() waited for the guard: the dispatcher did not end"
+
+
+async def test_a_group_whose_work_hangs_cannot_delay_another_group() -> None:
+    """Issue 14: 200 syncs of one namespace hanging 30 s each (an endpoint that never answers)
+    must not hold back another namespace's new resource."""
+    loop = asyncio.get_running_loop()
+    started: dict[tuple[str, int], float] = {}
+    running: list[int] = [0, 0]  # now, most at once
+
+    async def worker(key: tuple[str, int]) -> None:
+        started[key] = loop.time()
+        running[0] += 1
+        running[1] = max(running[1], running[0])
+        await asyncio.sleep(30 if key[0] == "stuck" else 0.1)
+        running[0] -= 1
+
+    queue: WorkQueue[tuple[str, int]] = WorkQueue(worker, concurrency=32, group=lambda key: key[0])
+    queue.start()
+    start = loop.time()
+    for i in range(200):
+        queue.schedule(("stuck", i))
+    await asyncio.sleep(1)
+    queue.schedule(("healthy", 0))
+    await asyncio.sleep(1)
+    assert started.get(("healthy", 0), float("inf")) - start <= 1.01
+    assert running[1] == 24 + 1  # the stuck namespace kept a quarter of the slots free
+    await asyncio.sleep(400)
+    await queue.stop()
+    assert len(started) == 201  # and all its work still got done, 24 at a time
+

@@ -319,3 +319,38 @@ async def test_a_token_that_expires_while_the_cloud_is_down(
     assert cloud.calls("UpdateApplicationTokenExpirationTime") == 1
     assert "Extended" in scenario.event_reasons(kube, "svc")
     assert good["token"] not in everything_a_user_can_read(kube, caplog)
+
+
+# --- one namespace cannot starve another -------------------------------------------------------------
+
+
+async def test_a_namespace_whose_endpoint_never_answers_does_not_delay_another(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator, clock: LoopClock,
+) -> None:
+    """Issue 14: 200 tokens in one namespace, its CloudAccess pointed at an address that accepts
+    connections and never answers (each sync: 10 s per try, 3 tries), delayed another namespace's
+    new token by 183 s. The work queue keeps a quarter of its slots for other namespaces."""
+    async def hold_forever(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # never answers; ends when the client gives up
+        writer.close()
+
+    black_hole = await asyncio.start_server(hold_forever, "127.0.0.1", 0)
+    address = f"http://127.0.0.1:{black_hole.sockets[0].getsockname()[1]}"
+    try:
+        scenario.standard_cluster(kube, cloud)
+        kube.create(scenario.namespace("stuck"))
+        kube.create(scenario.access_key_secret(namespace="stuck"))
+        dead = scenario.cloud_access(cloud, name="dead", namespace="stuck")
+        dead["spec"]["endpoints"] = {"eiam": address, "ims": address, "sts": address}
+        kube.create(dead)
+        for i in range(200):
+            kube.create(scenario.application_token(f"stuck-{i}", namespace="stuck",
+                                                   cloudAccessRef={"kind": "CloudAccess", "name": "dead"}))
+        await asyncio.sleep(5)  # every slot the stuck namespace may take is taken
+        created = clock.now()
+        kube.create(scenario.application_token("healthy"))
+        await eventually(is_ready(kube, "healthy"), timeout=120, step=0.5)
+        waited = (clock.now() - created).total_seconds()
+        assert waited <= 5, f"the healthy namespace's token waited {waited:.0f} s behind the stuck one"
+    finally:
+        black_hole.close()

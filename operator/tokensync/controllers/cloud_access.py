@@ -54,7 +54,7 @@ class CloudAccessController:
         self._objects: dict[AccessKey, dict[str, Any]] = {}
         self._written: dict[AccessKey, dict[str, Any]] = {}  # the status this operator last wrote
         self._secret_versions: dict[tuple[str, str], str] = {}  # AccessKey Secrets: last resourceVersion seen
-        self.queue: WorkQueue[AccessKey] = WorkQueue(self.reconcile, concurrency=4)
+        self.queue: WorkQueue[AccessKey] = WorkQueue(self.reconcile, concurrency=4, group=_namespace_of)
 
     def observe(self, event_type: str | None, body: dict[str, Any]) -> None:
         key = _key_of(body)
@@ -196,6 +196,10 @@ class CloudAccessController:
             for key, current in (await find_gone(self._kube, resource, known)).items():
                 if uid_of(self._objects.get(key) or {}) == uid_of(known[key]):
                     self._gone(resource, key, known[key], current)
+
+
+def _namespace_of(key: AccessKey) -> str:
+    return key[1]
 
 
 def _secret_refs(key: AccessKey, body: dict[str, Any]) -> set[tuple[str, str]]:

@@ -38,6 +38,10 @@ def key_of(body: dict[str, Any]) -> Key:
     return (str(meta.get("namespace") or ""), str(meta.get("name")))
 
 
+def _namespace_of(key: Key) -> str:
+    return key[0]
+
+
 def force_sync_value(body: dict[str, Any]) -> str | None:
     value = ((body.get("metadata") or {}).get("annotations") or {}).get(FORCE_SYNC_ANNOTATION)
     return str(value) if value is not None else None
@@ -69,7 +73,8 @@ class SyncedResourceController(ABC):
         self.defaults = policy_defaults or RefreshPolicy()
         self.objects: dict[Key, dict[str, Any]] = {}
         self.forced: dict[Key, str] = {}
-        self.queue: WorkQueue[Key] = WorkQueue(self.reconcile, concurrency=concurrency)
+        # Fair across namespaces: one whose syncs hang cannot take every slot (work_queue).
+        self.queue: WorkQueue[Key] = WorkQueue(self.reconcile, concurrency=concurrency, group=_namespace_of)
 
     # ---- what triggers a reconcile (fed by kopf's watch) -------------------------------------
 

@@ -4,6 +4,11 @@ Like controller-runtime's rate-limited queue: kopf's watch handlers only *enqueu
 ("this object changed", "its Secret was deleted"); the reconcile that reads the cloud runs
 here, at the time the refresh plan chose, with a bound on how many run at once so that
 thousands of resources starting together do not stampede the cloud or the API server.
+
+Fair across groups (namespaces): one group may fill the slots only up to a reserve, a quarter of
+them, kept for the others. A namespace whose syncs hang (a CloudAccess pointed at an address that
+never answers: 10 s per try, 3 tries) then slows only itself; alone, a group still gets 3/4 of
+the slots, so a fleet in one namespace loses little throughput.
 """
 
 from __future__ import annotations
@@ -22,17 +27,26 @@ _DUE_TOLERANCE = 0.001  # seconds
 Key = TypeVar("Key", bound=Hashable)
 
 
+def _one_group(_key: Any) -> Hashable:
+    return None
+
+
 class WorkQueue(Generic[Key]):
-    def __init__(self, worker: Callable[[Key], Awaitable[None]], *, concurrency: int = 32) -> None:
+    def __init__(self, worker: Callable[[Key], Awaitable[None]], *, concurrency: int = 32,
+                 group: Callable[[Key], Hashable] = _one_group) -> None:
         self._worker = worker
         self._concurrency = concurrency
+        self._group = group
+        self._reserve = concurrency // 4  # slots a group that already has its share may not take
+        self._running_by_group: dict[Hashable, int] = {}
+        # Due, but their group had its share when they came up: per group, in due order.
+        self._held: dict[Hashable, list[tuple[float, int, Key]]] = {}
         self._due: dict[Key, float] = {}  # key -> loop time it is due (the earliest asked for)
         self._heap: list[tuple[float, int, Key]] = []
         self._sequence = itertools.count()
         self._running: set[Key] = set()
         self._rerun: set[Key] = set()  # keys woken while running: run once more right after
         self._changed = asyncio.Event()
-        self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._dispatcher: asyncio.Task[None] | None = None
         self._stopping = False
@@ -97,26 +111,64 @@ class WorkQueue(Generic[Key]):
             now = loop.time()
             # Due within a millisecond counts as due: waiting for a sub-resolution remainder
             # can time out without the clock moving, and the queue would spin.
+            self._start_held()
             while self._heap and self._heap[0][0] <= now + _DUE_TOLERANCE:
-                when, _, key = heapq.heappop(self._heap)
+                when, sequence, key = heapq.heappop(self._heap)
                 if self._due.get(key) != when:
                     continue  # superseded by a later schedule() or forget()
                 if key in self._running:
                     self._rerun.add(key)
                     del self._due[key]
                     continue
+                if not self._may_start(key):
+                    # Keeps its _due entry: schedule() and forget() still apply to it.
+                    heapq.heappush(self._held.setdefault(self._group(key), []), (when, sequence, key))
+                    continue
                 del self._due[key]
-                await self._slots.acquire()
-                self._running.add(key)
-                task = asyncio.create_task(self._run(key))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                self._start(key)
             timeout = self._heap[0][0] - loop.time() if self._heap else None
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation that
             # arrives as the event is set, and the queue (and the operator's stop) hung forever.
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout):
                     await self._changed.wait()
+
+    def _may_start(self, key: Key) -> bool:
+        """A group with syncs running may start another only while more than the reserve is
+        free: the reserve is for the groups with none running."""
+        running = self._running_by_group.get(self._group(key), 0)
+        free = self._concurrency - len(self._running)
+        return free > 0 and (running == 0 or free > self._reserve)
+
+    def _start(self, key: Key) -> None:
+        self._running.add(key)
+        group = self._group(key)
+        self._running_by_group[group] = self._running_by_group.get(group, 0) + 1
+        task = asyncio.create_task(self._run(key))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _start_held(self) -> None:
+        """Start the held keys that may start now, earliest first within each group."""
+        for group in list(self._held):
+            held = self._held[group]
+            while held:
+                when, _, key = held[0]
+                if self._due.get(key) != when:
+                    heapq.heappop(held)  # superseded by a later schedule() or forget()
+                    continue
+                if key in self._running:
+                    heapq.heappop(held)
+                    self._rerun.add(key)
+                    del self._due[key]
+                    continue
+                if not self._may_start(key):
+                    break
+                heapq.heappop(held)
+                del self._due[key]
+                self._start(key)
+            if not held:
+                del self._held[group]
 
     async def _run(self, key: Key) -> None:
         try:
@@ -128,7 +180,12 @@ class WorkQueue(Generic[Key]):
             self.schedule(key, 60.0)
         finally:
             self._running.discard(key)
-            self._slots.release()
+            group = self._group(key)
+            self._running_by_group[group] -= 1
+            if not self._running_by_group[group]:
+                del self._running_by_group[group]
+            if self._held:
+                self._changed.set()  # a slot is free: the dispatcher looks at the held keys
             if key in self._rerun:
                 self._rerun.discard(key)
                 self.schedule(key, 0.0)
