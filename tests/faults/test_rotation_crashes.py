@@ -809,3 +809,26 @@ async def test_a_deletion_during_a_create_whose_answer_is_lost_deletes_its_token
     assert len(rig.created) == 1, rig.created_ids()
     assert rig.live(rig.created[0].token_id) is None, "the token of the lost create outlived the resource"
     assert not rig.problems, rig.problems
+
+
+@pytest.mark.parametrize("access", ["cluster", "in-the-namespace"])
+async def test_a_namespace_deletion_retires_what_it_can_and_is_never_stuck(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator, clock: LoopClock, rig: Rig, access: str,
+) -> None:
+    """The namespace goes Terminating and everything in it is deleted at once. Through a
+    ClusterCloudAccess the tokens are retired before the namespace goes; through a CloudAccess in
+    that namespace (deleted with it) they cannot be, and the namespace must still go."""
+    spec: dict[str, Any] = {}
+    if access == "in-the-namespace":
+        spec["cloudAccessRef"] = {"kind": "CloudAccess", "name": "idaas"}
+    setup(kube, cloud, rotating(target=False, **spec))
+    if access == "in-the-namespace":
+        kube.create(scenario.access_key_secret(namespace=NS))
+        kube.create(scenario.cloud_access(cloud))
+    await eventually(is_ready(kube, "svc"))
+    current = await rotate_once(kube, cloud)
+    kube.delete("v1", "namespaces", None, NS)
+    await eventually(lambda: kube.get("v1", "namespaces", None, NS) is None, timeout=300)
+    if access == "cluster":
+        assert rig.live(current) is None and rig.live("token_rot") is None
+    assert not rig.problems, rig.problems

@@ -101,3 +101,27 @@ async def test_a_dependent_whose_owner_is_absent_is_collected(kube_api: KubeApi)
     body["metadata"]["ownerReferences"] += _owned("x", owner)["metadata"]["ownerReferences"]  # type: ignore[index]
     await kube_api.post(SECRETS, body)
     assert (await kube_api.get(f"{SECRETS}/both")).status == 200
+
+
+NAMESPACES = "/api/v1/namespaces"
+
+
+async def test_a_namespace_terminates_until_what_holds_a_finalizer_is_released(kube_api: KubeApi) -> None:
+    """Namespace deletion: the namespace is marked Terminating, its contents are deleted (each
+    honouring its finalizers), nothing new may be created in it (403, NamespaceTerminating), and
+    it goes once it is empty."""
+    await kube_api.post(NAMESPACES, {"metadata": {"name": "team"}})
+    await kube_api.post(f"{NAMESPACES}/team/secrets", {"metadata": {"name": "plain"}})
+    await kube_api.post(f"{NAMESPACES}/team/secrets", {"metadata": {"name": "held", "finalizers": ["x/y"]}})
+    deleted = await kube_api.delete(f"{NAMESPACES}/team")
+    assert deleted.status == 200 and deleted.body["status"]["phase"] == "Terminating"
+    assert (await kube_api.get(f"{NAMESPACES}/team/secrets/plain")).status == 404
+    held = (await kube_api.get(f"{NAMESPACES}/team/secrets/held")).body
+    assert held["metadata"].get("deletionTimestamp")
+    refused = await kube_api.post(f"{NAMESPACES}/team/secrets", {"metadata": {"name": "late"}})
+    assert refused.status == 403 and "being terminated" in refused.body["message"]
+    assert refused.body["details"]["causes"][0]["reason"] == "NamespaceTerminating"
+    assert (await kube_api.get(f"{NAMESPACES}/team")).body["status"]["phase"] == "Terminating"
+    await kube_api.patch(f"{NAMESPACES}/team/secrets/held", {"metadata": {"finalizers": None}})
+    assert (await kube_api.get(f"{NAMESPACES}/team/secrets/held")).status == 404
+    assert (await kube_api.get(f"{NAMESPACES}/team")).status == 404

@@ -110,13 +110,20 @@ class Store:
             if watcher.wants(event):
                 watcher.queue.put_nowait(event)
 
-    def _check_namespace(self, resource: Resource, namespace: str) -> None:
+    def _check_namespace(self, resource: Resource, namespace: str, *, creating: bool = False) -> None:
         if not resource.namespaced:
             return
         if not namespace:
             raise bad_request("the server could not find the requested resource: a namespace is required")
-        if ("", namespace) not in self._bucket(self._ns_resource()):
+        found = self._bucket(self._ns_resource()).get(("", namespace))
+        if found is None:
             raise not_found("", "namespaces", namespace)
+        if creating and found["metadata"].get("deletionTimestamp"):
+            # The NamespaceLifecycle admission plugin: nothing new in a namespace being deleted.
+            why = f"unable to create new content in namespace {namespace} because it is being terminated"
+            raise ApiError(403, "Forbidden", f'{resource.plural} is forbidden: {why}', details={
+                "group": resource.group, "kind": resource.plural,
+                "causes": [{"reason": "NamespaceTerminating", "field": "metadata.namespace", "message": why}]})
 
     def _validate(self, resource: Resource, obj: dict[str, Any], old: dict[str, Any] | None,
                   strict: bool = False) -> dict[str, Any]:
@@ -220,7 +227,7 @@ class Store:
             raise invalid(resource.group, resource.kind, "", [{
                 "reason": "FieldValueRequired", "field": "metadata.name", "message": "Required value: name or "
                                                                                     "generateName is required"}])
-        self._check_namespace(resource, namespace)
+        self._check_namespace(resource, namespace, creating=True)
         if (namespace, metadata["name"]) in self._bucket(resource):
             raise already_exists(resource.group, resource.plural, metadata["name"])
         if resource.status_subresource and resource.key != NAMESPACE_KEY:
@@ -334,6 +341,8 @@ class Store:
                                f"{field_name.title()} in object meta: {current['metadata'].get(field_name)}")
         if dry_run:
             return self._dry_run_delete(resource, current)
+        if resource.key == NAMESPACE_KEY and (current.get("spec") or {}).get("finalizers"):
+            return self._terminate_namespace(resource, current)
         if propagation == "Orphan":
             # The garbage collector strips the owner from its dependents before the owner goes
             # (the "orphan" finalizer's work, done synchronously here).
@@ -397,6 +406,8 @@ class Store:
         if resource.key == NAMESPACE_KEY:
             self._empty_namespace(metadata["name"])
         self._collect_garbage(metadata["uid"])
+        if resource.namespaced and metadata.get("namespace"):
+            self._finish_namespace(metadata["namespace"])  # the last object of a terminating one
         for callback in self.on_removed:
             callback(resource, obj)
 
@@ -437,6 +448,43 @@ class Store:
         name = obj["metadata"]["name"]
         if (obj["metadata"].get("namespace", ""), name) in self._bucket(resource):
             self.delete(resource, obj["metadata"].get("namespace", ""), name)
+
+    def _terminate_namespace(self, resource: Resource, current: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """kube-apiserver marks the namespace (Terminating); kube-controller-manager's namespace
+        controller then deletes everything in it, each object honouring its finalizers, and
+        removes the namespace once it is empty. Here the marking and the deletions happen at once."""
+        name = current["metadata"]["name"]
+        if not current["metadata"].get("deletionTimestamp"):
+            marked = self._marked_for_deletion(resource, current)
+            marked.setdefault("status", {})["phase"] = "Terminating"
+            marked["metadata"]["resourceVersion"] = str(self._next_rv())
+            self._bucket(resource)[("", name)] = marked
+            self._emit(resource, "MODIFIED", marked, current)
+        for key, bucket in list(self._objects.items()):
+            content = self._resource_for_key(key)
+            if content is None or not content.namespaced:
+                continue
+            for (ns, object_name), obj in list(bucket.items()):
+                if ns == name and (ns, object_name) in bucket and not obj["metadata"].get("deletionTimestamp"):
+                    self.delete(content, ns, object_name)
+        removed = self._finish_namespace(name)
+        left = self._bucket(resource).get(("", name))
+        return self.present(resource, left if left is not None else current), removed
+
+    def _finish_namespace(self, name: str) -> bool:
+        """Remove a terminating namespace once nothing is left in it; True when it is gone."""
+        resource = self._ns_resource()
+        namespace = self._bucket(resource).get(("", name))
+        if namespace is None or not namespace["metadata"].get("deletionTimestamp"):
+            return namespace is None
+        for key, bucket in self._objects.items():
+            content = self._resource_for_key(key)
+            if content is not None and content.namespaced and any(ns == name for ns, _ in bucket):
+                return False
+        gone_obj = copy.deepcopy(namespace)
+        gone_obj["metadata"]["resourceVersion"] = str(self._next_rv())
+        self._remove(resource, gone_obj)
+        return True
 
     def _empty_namespace(self, namespace: str) -> None:
         for key, bucket in list(self._objects.items()):
