@@ -69,9 +69,6 @@ class WorkQueue(Generic[Key]):
         self._due.pop(key, None)
         self._rerun.discard(key)
 
-    def due_at(self, key: Key) -> float | None:
-        return self._due.get(key)
-
     def __len__(self) -> int:
         return len(self._due)
 
