@@ -832,3 +832,110 @@ async def test_a_namespace_deletion_retires_what_it_can_and_is_never_stuck(
     if access == "cluster":
         assert rig.live(current) is None and rig.live("token_rot") is None
     assert not rig.problems, rig.problems
+
+
+# Found by review: what the deletion keeps is decided from the Secret as it is, a spec the operator
+# refuses still lets it retire, a passing access problem waits, and a refused reader neither keeps a
+# replaced token alive nor loses the token it waits for.
+
+
+def enabled(cloud: CloudEmulator, token_id: str) -> bool:
+    token = cloud.state.tokens.get(token_id)
+    return token is not None and token.status == "enabled"
+
+
+async def test_a_spec_the_operator_refuses_still_lets_the_deletion_retire_what_it_made(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator, clock: LoopClock, rig: Rig,
+) -> None:
+    setup(kube, cloud, rotating(target=False, retire_after=timedelta(minutes=30)))
+    await eventually(is_ready(kube, "svc"))
+    current = await rotate_once(kube, cloud)
+    kube.patch(API, "applicationtokens", NS, "svc", {"spec": {"renewal": {"lifetime": "0s"}}})  # the CRD lets it by
+    await eventually(scenario.has_reason(kube, "svc", "InvalidSpec"), timeout=60)
+    kube.delete(API, "applicationtokens", NS, "svc")
+    await eventually(gone(kube), timeout=600, step=5)
+    assert [t for t in (current, "token_rot") if enabled(cloud, t)] == []
+
+
+@pytest.mark.parametrize("edit", ["retain-to-delete", "delete-to-retain", "secret-deleted-too"])
+async def test_the_token_kept_at_deletion_is_the_one_a_surviving_secret_really_holds(
+    kube: KubernetesEmulator, cloud: CloudEmulator, kubeconfig: Path, clock: LoopClock, rig: Rig, edit: str,
+) -> None:
+    """The spec's deletionPolicy may have changed since the Secret was written (the operator was
+    down), or the Secret may go with the resource: what the Secret is now decides."""
+    retain = edit in ("retain-to-delete", "secret-deleted-too")
+    setup(kube, cloud, rotating(target=False, secret={"deletionPolicy": "Retain"} if retain else {}))
+    async with an_operator(kubeconfig, clock):
+        await eventually(is_ready(kube, "svc"))
+        current = await rotate_once(kube, cloud)
+    if edit != "secret-deleted-too":
+        policy = "Delete" if retain else "Retain"
+        kube.patch(API, "applicationtokens", NS, "svc", {"spec": {"secret": {"deletionPolicy": policy}}})
+    else:
+        kube.delete("v1", "secrets", NS, "svc")
+    kube.delete(API, "applicationtokens", NS, "svc")
+    async with an_operator(kubeconfig, clock):
+        await eventually(gone(kube), timeout=600, step=5)
+        await asyncio.sleep(5)
+    if secret_data(kube, "svc") is None:
+        assert not enabled(cloud, current), "the token of a Secret that went with the resource was kept"
+    else:
+        assert secret_is_valid(kube, cloud, clock) == current  # a surviving Secret keeps a working token
+    assert not rig.problems, rig.problems
+
+
+async def test_a_passing_access_problem_holds_the_deletion_until_it_clears(
+    kube: KubernetesEmulator, cloud: CloudEmulator, kubeconfig: Path, clock: LoopClock, rig: Rig,
+) -> None:
+    """The AccessKey Secret is missing for 30 s (an admin re-creating it): the deletion waits."""
+    setup(kube, cloud, rotating(target=False, retire_after=timedelta(minutes=30)))
+    async with an_operator(kubeconfig, clock):
+        await eventually(is_ready(kube, "svc"))
+        current = await rotate_once(kube, cloud)
+        kube.delete("v1", "secrets", scenario.SYSTEM_NS, "tokensync-ak")
+        kube.delete(API, "applicationtokens", NS, "svc")
+        await asyncio.sleep(30)
+        assert resource(kube) is not None
+        kube.create(scenario.access_key_secret())
+        await eventually(gone(kube), timeout=3600, step=10)
+    assert [t for t in (current, "token_rot") if enabled(cloud, t)] == []
+
+
+async def test_a_refused_reader_elsewhere_does_not_keep_a_replaced_token_alive(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator, clock: LoopClock, rig: Rig,
+) -> None:
+    """Another namespace's resource names the token a rotating one holds (and is refused for it).
+    The rotation revokes that token on schedule: a name in someone else's spec is no claim on it."""
+    setup(kube, cloud, rotating(target=False))
+    kube.create(scenario.namespace("other"))
+    await eventually(is_ready(kube, "svc"))
+    await asyncio.sleep(1)  # a later creationTimestamp: the older resource keeps a token neither has synced
+    kube.create(scenario.application_token("intruder", token_id="token_rot", namespace="other", applicationId=APP))
+    await eventually(scenario.has_reason(kube, "intruder", "InvalidSpec", namespace="other"))
+    await rotate_once(kube, cloud)
+    await asyncio.sleep(20 * 60)  # retireAfter is 5 min
+    assert rig.live("token_rot") is None
+    assert not rig.problems, rig.problems
+
+
+@pytest.mark.parametrize("order", ["deleted-first", "reader-first"])
+async def test_a_token_a_refused_reader_waits_for_is_handed_over_at_deletion_after_a_restart(
+    kube: KubernetesEmulator, cloud: CloudEmulator, kubeconfig: Path, clock: LoopClock, rig: Rig, order: str,
+) -> None:
+    """The reader waits for the token the rotating resource holds; that resource is deleted while
+    the operator is down. Whatever order the restarted watch lists them in, the token is left to
+    the reader (the names sort one way or the other)."""
+    name, reader = ("a", "z") if order == "deleted-first" else ("svc", "b")
+    setup(kube, cloud, rotating(name, target=False), default=False)
+    async with an_operator(kubeconfig, clock):
+        await eventually(is_ready(kube, name))
+        await eventually(lambda: status(kube, name).get("applicationTokenId") not in (None, "token_rot"),
+                         timeout=2 * 3600, step=10)
+        current = str(status(kube, name)["applicationTokenId"])
+        kube.create(scenario.application_token(reader, token_id=current, applicationId=APP))
+        await eventually(scenario.has_reason(kube, reader, "InvalidSpec"))
+    kube.delete(API, "applicationtokens", NS, name)
+    async with an_operator(kubeconfig, clock):
+        await eventually(lambda: resource(kube, name) is None, timeout=300)
+        await eventually(is_ready(kube, reader), timeout=3600, step=5)
+    assert enabled(cloud, current)

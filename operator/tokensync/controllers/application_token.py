@@ -79,13 +79,14 @@ from tokensync.controllers.target_writer import (
     merge_cleanup_wanted,
     remove_merged,
     source_of,
+    target_outlives,
     write_target,
 )
 from tokensync.controllers.templates import TemplateError
 from tokensync.controllers.token_renewal import Retired, Rotated, TokenRenewal
 from tokensync.controllers.token_secret import CachedToken, desired_secret, token_fingerprint
 from tokensync.kube.errors import KubeApiError
-from tokensync.kube.resources import SECRETS, Resource
+from tokensync.kube.resources import NAMESPACES, SECRETS, Resource
 from tokensync.runtime import metrics
 
 logger = logging.getLogger(__name__)
@@ -173,6 +174,11 @@ class ApplicationTokenController(SyncedResourceController):
         for token in released:
             for other in self._holders.get(token, set()):
                 self.wake(other, "a resource holding the same token let go of it", only_failing=True)
+            # A resource that replaced the token kept it listed, unretired, while it was held: now it may go.
+            for other, other_body in self.objects.items():
+                if other != key and any(e.token_id == token[2]
+                                        for e in retiring_from_status(other_body.get("status") or {})):
+                    self.wake(other, "a token it replaced is no longer used by another resource")
 
     def _rival_claims(self, key: Key) -> list[TokenClaim]:
         rivals: list[TokenClaim] = []
@@ -181,10 +187,21 @@ class ApplicationTokenController(SyncedResourceController):
                 rivals.extend(c for c in self._claims.get(other, []) if c.token == claim.token)
         return rivals
 
-    def _held_by_others(self, key: Key) -> set[str]:
-        """Tokens another resource holds now (named in its spec, or current in its status): never
-        retired for this one, in any namespace."""
-        return {token[2] for token, keys in self._holders.items() if keys - {key}}
+    def _held_by_others(self, key: Key, *, waiting_too: bool = False) -> set[str]:
+        """Tokens another resource holds now: current in its synced status, or named in its spec
+        unless it is refused for that (it fights a rotating holder). Never retired for this one,
+        in any namespace; they stay listed until let go. ``waiting_too``: also the tokens a refused
+        resource waits for; at this one's deletion those are handed over, not retired (a rotation,
+        on the other hand, revokes the token it replaced, whoever waits for it)."""
+        held: set[str] = set()
+        for token, keys in self._holders.items():
+            for other in keys - {key}:
+                claim = next((c for c in self._claims.get(other, []) if c.token == token), None)
+                if claim is not None and (waiting_too or claim.established or rotation_conflict(
+                        self._claims.get(other, []), self._rival_claims(other)) is None):
+                    held.add(token[2])
+                    break
+        return held
 
     def _known_token_ids(self) -> set[str]:
         """Every token any resource holds or retires: a listed token among them was not made by a lost create."""
@@ -334,10 +351,7 @@ class ApplicationTokenController(SyncedResourceController):
         Secret (unless Retain), then remove the finalizer."""
         if not has_finalizer(body, CLEANUP_FINALIZER):
             return
-        try:
-            spec: ApplicationTokenSpec | None = ApplicationTokenSpec.model_validate(body.get("spec") or {})
-        except ValidationError:
-            spec = None  # nothing tokensync could have made or merged with it
+        spec = _spec_for_cleanup(body)
         if spec is not None:
             if not await self._release_tokens(key, body, spec):
                 return  # retried later; the deletion waits
@@ -346,18 +360,25 @@ class ApplicationTokenController(SyncedResourceController):
                 if await remove_merged(self.kube, Owner.from_body(body), SECRETS, name):
                     await self.events.post(body, "Normal", "Synced", f"removed its keys from Secret {name}")
         try:
-            await set_finalizer(self.kube, self.resource, body, CLEANUP_FINALIZER, wanted=False)
+            # The latest copy: the release may have written status since (a stale resourceVersion is a 409).
+            await set_finalizer(self.kube, self.resource, self.objects.get(key) or body, CLEANUP_FINALIZER,
+                                wanted=False)
         except KubeApiError as exc:
             if not exc.not_found:
                 raise
 
     async def _release_tokens(self, key: Key, body: dict[str, Any], spec: ApplicationTokenSpec) -> bool:
-        """Retire what the deleted resource made or replaced (the token a Secret that outlives it
-        holds is kept). False: the cloud failed, retried with backoff while the deletion waits. A
-        cloud access that is gone (a namespace being deleted takes its CloudAccess along) cannot
-        come back: the tokens are then named in a Warning and left."""
+        """Retire what the deleted resource made or replaced; the token kept is the one a Secret
+        that really outlives it holds (read now: the spec may have changed since it was written).
+        False: retried with backoff while the deletion waits. Only a cloud access that is gone (a
+        namespace being deleted takes its CloudAccess along) lets the deletion go without it: then
+        the tokens are named in a Warning and left."""
+        owner = Owner.from_body(body)
+        secret = await self.kube.get(SECRETS, key[0], status_secret(body))
+        keys_removed = merge_cleanup_wanted(spec.secret.creation_policy, spec.secret.deletion_policy)
         release = release_at_deletion(spec.application_token_id, body.get("status") or {},
-                                      secret_outlives=_secret_outlives(spec), held=self._held_by_others(key))
+                                      secret_outlives=target_outlives(secret, owner, keys_removed=keys_removed),
+                                      held=self._held_by_others(key, waiting_too=True))
         if release.kept:
             await self.events.post(body, "Normal", "Retired", f"token {release.kept} is kept: Secret "
                                    f"{status_secret(body)} outlives this resource and holds it")
@@ -366,24 +387,35 @@ class ApplicationTokenController(SyncedResourceController):
         try:
             await self._release(key, body, spec, release)
         except AccessProblem as problem:
-            await self.events.post(body, "Warning", "RenewalFailed",
-                                   f"cannot retire the tokens this resource made or replaced: {problem.message}; "
-                                   f"they are left in IDaaS instance {spec.instance_id}, application "
-                                   f"{spec.application_id}: {_release_text(release)}")
+            if problem.reason == "CloudAccessNotFound" or await self._namespace_terminating(key[0]):
+                await self.events.post(body, "Warning", "RenewalFailed",
+                                       f"cannot retire the tokens this resource made or replaced: {problem.message}; "
+                                       f"they are left in IDaaS instance {spec.instance_id}, application "
+                                       f"{spec.application_id}: {_release_text(release)}")
+                return True
+            return await self._release_later(key, body, release, problem.message, None)
         except CloudError as error:
-            failures = self._release_failures.get(key, 0)
-            self._release_failures[key] = failures + 1
-            wait = min(RETIRE_RETRY * 2 ** min(failures, 20), self.defaults.max_backoff)
-            if error.retry_after:
-                wait = max(wait, timedelta(seconds=error.retry_after))
-            await self.events.post(body, "Warning", "RenewalFailed",
-                                   f"could not retire the tokens this resource made or replaced: "
-                                   f"{_explained(error, spec.instance_id, spec.application_id, None)}; its deletion "
-                                   f"waits (next attempt {rfc3339(self.clock.now() + wait)}; remove finalizer "
-                                   f"{CLEANUP_FINALIZER} to leave {_release_text(release)})")
-            self.queue.schedule(key, wait.total_seconds(), replace=True)
-            return False
+            explained = _explained(error, spec.instance_id, spec.application_id, None)
+            return await self._release_later(key, body, release, explained, error.retry_after)
         return True
+
+    async def _release_later(self, key: Key, body: dict[str, Any], release: Release, why: str,
+                             retry_after: float | None) -> bool:
+        failures = self._release_failures.get(key, 0)
+        self._release_failures[key] = failures + 1
+        wait = min(RETIRE_RETRY * 2 ** min(failures, 20), self.defaults.max_backoff)
+        if retry_after:
+            wait = max(wait, timedelta(seconds=retry_after))
+        await self.events.post(body, "Warning", "RenewalFailed",
+                               f"could not retire the tokens this resource made or replaced: {why}; its deletion "
+                               f"waits (next attempt {rfc3339(self.clock.now() + wait)}; remove finalizer "
+                               f"{CLEANUP_FINALIZER} to leave {_release_text(release)})")
+        self.queue.schedule(key, wait.total_seconds(), replace=True)
+        return False
+
+    async def _namespace_terminating(self, namespace: str) -> bool:
+        found = await self.kube.get(NAMESPACES, None, namespace)
+        return found is None or bool((found.get("metadata") or {}).get("deletionTimestamp"))
 
     async def _release(self, key: Key, body: dict[str, Any], spec: ApplicationTokenSpec, release: Release) -> None:
         access = await self.access.resolve(key[0], spec.cloud_access_ref, dependent=(self.kind, key), service="eiam")
@@ -408,10 +440,11 @@ class ApplicationTokenController(SyncedResourceController):
         status = self._status(key, body)
         renewal = TokenRenewal(client, instance_id=spec.instance_id, application_id=spec.application_id)
         current = current_token_id(spec.application_token_id, status)
+        # The current token is never retiring; one another resource holds stays listed, unretired.
         retiring = without_held(
             add_retiring(retiring_from_status(status), replaced_by_spec_edit(spec.application_token_id, status),
                          current=current),
-            self._held_by_others(key) | ({current} if current else set()))
+            {current} if current else set())
 
         async def record(fields: dict[str, Any]) -> None:
             await self.write_status(key, body, {"specApplicationTokenId": spec.application_token_id, **fields})
@@ -690,12 +723,12 @@ class ApplicationTokenController(SyncedResourceController):
         status = body.get("status") or {}
         now = self.clock.now()
         retiring = retiring_from_status(status)
-        held = self._held_by_others(key) | {str(status.get("applicationTokenId") or "")}
-        scheduled = schedule_retirements(without_held(retiring, held), restarts_owed=restarts_owed,
-                                         now=now, retire_after=settings.retire_after)
+        held = self._held_by_others(key)  # stays listed, not retired, until let go (then woken)
+        scheduled = schedule_retirements(without_held(retiring, {str(status.get("applicationTokenId") or "")}),
+                                         restarts_owed=restarts_owed, now=now, retire_after=settings.retire_after)
         left = list(scheduled)
         remembered = list(status.get("retiredTokens") or [])
-        due = retirements_due(scheduled, now)
+        due = [entry for entry in retirements_due(scheduled, now) if entry.token_id not in held]
         if due:
             spec = body.get("spec") or {}
             if client is None:
@@ -727,7 +760,7 @@ class ApplicationTokenController(SyncedResourceController):
         if left != retiring:
             await self.write_status(key, body, {"retiringTokens": retiring_as_status(left),
                                                 "retiredTokens": remembered or None})
-        return next_retirement(left)
+        return next_retirement(without_held(left, held))
 
     async def _write(
         self,
@@ -835,9 +868,35 @@ class _Fetched:
     plan: RefreshPlan
 
 
-def _secret_outlives(spec: ApplicationTokenSpec) -> bool:
-    """Whether the Secret stays when the resource goes (else the garbage collector deletes it)."""
-    return spec.secret.creation_policy != "Owner" or spec.secret.deletion_policy == "Retain"
+def _spec_for_cleanup(body: dict[str, Any]) -> ApplicationTokenSpec | None:
+    """The spec as far as it can still be read: a field the operator refuses (one the CRD let
+    through, e.g. renewal.lifetime 0s) is dropped, so that a deletion can still retire what the
+    resource made when its spec was valid. None without a readable instance and application."""
+    spec = dict(body.get("spec") or {})
+    for _ in range(5):
+        try:
+            return ApplicationTokenSpec.model_validate(spec)
+        except ValidationError as exc:
+            for error in exc.errors():
+                if not _drop_field(spec, [str(part) for part in error["loc"]]):
+                    return None
+    return None
+
+
+def _drop_field(spec: dict[str, Any], path: list[str]) -> bool:
+    """Remove the field at ``path`` (an optional one); False when it is required or not found."""
+    if not path or path[0] in ("instanceId", "applicationId"):
+        return False
+    node: Any = spec
+    for part in path[:-1]:
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node[part] = dict(node[part]) if isinstance(node[part], dict) else node[part]
+        node = node[part]
+    if not isinstance(node, dict) or path[-1] not in node:
+        return len(path) > 1 and _drop_field(spec, path[:-1])
+    del node[path[-1]]
+    return True
 
 
 def status_secret(body: dict[str, Any]) -> str:

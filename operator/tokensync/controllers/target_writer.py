@@ -304,6 +304,16 @@ def merge_cleanup_wanted(creation_policy: CreationPolicy, deletion_policy: Delet
     return creation_policy == "Merge" and deletion_policy != "Retain"
 
 
+def target_outlives(existing: dict[str, Any] | None, owner: Owner, *, keys_removed: bool) -> bool:
+    """Pure: whether the object stays, holding what ``owner`` wrote, once ``owner`` is deleted: it
+    is there, not being deleted, still ``owner``'s, carries no ownerReference to it (the garbage
+    collector would take it along) and its keys are not removed with it (Merge)."""
+    if existing is None or (existing.get("metadata") or {}).get("deletionTimestamp") or keys_removed:
+        return False
+    refs = (existing.get("metadata") or {}).get("ownerReferences") or []
+    return is_ours(existing, owner) and not any(ref.get("uid") == owner.uid for ref in refs)
+
+
 async def remove_merged(kube: KubeClient, owner: Owner, resource: Resource, name: str) -> bool:
     """The resource that merged into the object is deleted: remove its keys, and the label and
     annotations it added; the owner's other keys stay. False when the object is not (or no longer)

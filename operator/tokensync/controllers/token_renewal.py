@@ -140,8 +140,8 @@ class TokenRenewal:
                 return await self._adopt(found, replaced, retiring, now, record, recovered=True)
             if isinstance(pending, dict):
                 await self._give_up_on(pending, unsettled, now=now, settle=settle, record=record)
-        retiring = [entry for entry in retiring if entry.token_id not in held]
-        left = await self.retire_all(retiring, how=retire, record=record, current=current, announce=announce)
+        left = await self.retire_all(retiring, how=retire, record=record, current=current, announce=announce,
+                                     held=held)
         expiration_ms = tagged_expiration(cloud_now, lifetime, uid)
         await record({"pendingRotation": {"startedAt": rfc3339(now), "expirationTime": expiration_ms,
                                           "replaces": current}})
@@ -155,7 +155,8 @@ class TokenRenewal:
                     raise
                 logger.info("token limit reached for application %s: deleting the tokens it replaced, then "
                             "creating again", self.application_id)
-                left = await self.retire_all(left, how="Delete", record=record, current=current, announce=announce)
+                left = await self.retire_all(left, how="Delete", record=record, current=current, announce=announce,
+                                             held=held)
                 await self._delete_retired(retired, record, announce)
                 created = await self._create(expiration_ms)
         except CloudError as error:
@@ -245,7 +246,7 @@ class TokenRenewal:
     # ---- retirement ------------------------------------------------------------------------
 
     async def retire_all(self, entries: Sequence[Retiring], *, how: Retire, record: Record,
-                         current: str | None, announce: Announce) -> list[Retiring]:
+                         current: str | None, announce: Announce, held: set[str]) -> list[Retiring]:
         """Retire now the entries whose successor reached the Secret (they have a retireAt), before a
         new rotation or at the token limit. One the Secret may still hold waits; one the cloud
         refuses to retire stays listed for its own retries: neither blocks the rotation."""
@@ -253,8 +254,8 @@ class TokenRenewal:
             return list(entries)
         left = list(entries)
         for entry in entries:
-            if entry.token_id == current or entry.retire_at is None:
-                continue
+            if entry.token_id == current or entry.retire_at is None or entry.token_id in held:
+                continue  # (held: another resource uses it; it stays listed until let go)
             try:
                 done = await self.retire_one(entry, how=how)
             except CloudError as error:
