@@ -336,12 +336,17 @@ async def test_an_existing_secret_is_never_taken_over(
     assert "Merge" in condition(kube, "billing-api")["message"]  # says how to resolve it
 
 
+def users_secret() -> dict[str, object]:
+    """A Secret someone else made, that Merge resources write into."""
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "shared", "namespace": NS},
+            "stringData": {"password": "hunter2"}}
+
+
 async def test_merge_adds_only_our_keys_and_orphan_survives_deletion(
     kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator
 ) -> None:
     scenario.standard_cluster(kube, cloud)
-    kube.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "shared", "namespace": NS},
-                 "stringData": {"password": "hunter2"}})
+    kube.create(users_secret())
     kube.create(scenario.application_token("merged", secret={"name": "shared", "creationPolicy": "Merge"}))
     kube.create(scenario.application_token("orphaned", secret={"creationPolicy": "Orphan"}))
     await eventually(is_ready(kube, "merged"))
@@ -365,8 +370,7 @@ async def test_merge_adds_only_our_keys_and_orphan_survives_deletion(
 async def test_a_retained_merge_leaves_its_keys(kube: KubernetesEmulator, cloud: CloudEmulator,
                                                 operator: Operator) -> None:
     scenario.standard_cluster(kube, cloud)
-    kube.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "shared", "namespace": NS},
-                 "stringData": {"password": "hunter2"}})
+    kube.create(users_secret())
     kube.create(scenario.application_token(
         "merged", secret={"name": "shared", "creationPolicy": "Merge", "deletionPolicy": "Retain"}))
     await eventually(is_ready(kube, "merged"))
@@ -381,8 +385,7 @@ async def test_a_new_resource_under_a_deleted_ones_name_does_not_take_over_a_use
     """Issue 14: a Merge resource is deleted (Retain: its keys stay in the user's Secret); a new
     resource of the same name, creationPolicy Owner, naming that Secret, must not take it over."""
     scenario.standard_cluster(kube, cloud)
-    kube.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "shared", "namespace": NS},
-                 "stringData": {"password": "hunter2"}})
+    kube.create(users_secret())
     kube.create(scenario.application_token(
         "svc", secret={"name": "shared", "creationPolicy": "Merge", "deletionPolicy": "Retain"}))
     await eventually(is_ready(kube, "svc"))
@@ -400,8 +403,7 @@ async def test_two_resources_merging_into_one_secret_do_not_flip_it(
 ) -> None:
     cloud.add_token("token_other", lifetime=timedelta(days=30))
     scenario.standard_cluster(kube, cloud)
-    kube.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "shared", "namespace": NS},
-                 "stringData": {"password": "hunter2"}})
+    kube.create(users_secret())
     merge = {"name": "shared", "creationPolicy": "Merge"}
     kube.create(scenario.application_token("first", secret=merge))
     await eventually(is_ready(kube, "first"))

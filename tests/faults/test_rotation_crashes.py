@@ -690,10 +690,10 @@ async def test_an_extending_resource_carries_no_finalizer_and_goes_at_once(
     await eventually(is_ready(kube, "svc"))
     assert not resource(kube)["metadata"].get("finalizers")  # type: ignore[index]
     assert kube.delete(API, "applicationtokens", NS, "svc")
-    assert rig_token_enabled(cloud, "token_rot")
+    assert enabled(cloud, "token_rot")
 
 
-def rig_token_enabled(cloud: CloudEmulator, token_id: str) -> bool:
+def enabled(cloud: CloudEmulator, token_id: str) -> bool:
     token = cloud.state.tokens.get(token_id)
     return token is not None and token.status == "enabled"
 
@@ -710,7 +710,7 @@ async def test_a_token_another_resource_holds_is_not_retired_with_the_deleted_on
     await eventually(scenario.has_reason(kube, "reader", "InvalidSpec"))
     kube.delete(API, "applicationtokens", NS, "svc")
     await eventually(gone(kube), timeout=60)
-    assert rig_token_enabled(cloud, current)
+    assert enabled(cloud, current)
     await eventually(is_ready(kube, "reader"), timeout=600, step=5)
     assert secret_is_valid(kube, cloud, clock, "reader") == current
 
@@ -726,7 +726,7 @@ async def test_a_deletion_waits_while_the_cloud_refuses_then_finishes(
     await asyncio.sleep(20 * 60)
     held = resource(kube)
     assert held is not None and held["metadata"].get("deletionTimestamp"), "the deletion did not wait"
-    assert rig_token_enabled(cloud, current)
+    assert enabled(cloud, current)
     told = [m for m in warnings(kube) if "could not retire the tokens" in m]
     assert told and FINALIZER in told[-1] and current in told[-1], warnings(kube)
     # 1, 2, 4, 8 min apart: five attempts in 20 min, each tried 3 times by the client (a 503).
@@ -837,11 +837,6 @@ async def test_a_namespace_deletion_retires_what_it_can_and_is_never_stuck(
 # Found by review: what the deletion keeps is decided from the Secret as it is, a spec the operator
 # refuses still lets it retire, a passing access problem waits, and a refused reader neither keeps a
 # replaced token alive nor loses the token it waits for.
-
-
-def enabled(cloud: CloudEmulator, token_id: str) -> bool:
-    token = cloud.state.tokens.get(token_id)
-    return token is not None and token.status == "enabled"
 
 
 async def test_a_spec_the_operator_refuses_still_lets_the_deletion_retire_what_it_made(

@@ -194,7 +194,11 @@ class ApplicationTokenController(SyncedResourceController):
         resource waits for; at this one's deletion those are handed over, not retired (a rotation,
         on the other hand, revokes the token it replaced, whoever waits for it)."""
         held: set[str] = set()
+        spec = (self.objects.get(key) or {}).get("spec") or {}
+        application = (spec.get("instanceId"), spec.get("applicationId"))  # only its own application's tokens
         for token, keys in self._holders.items():
+            if token[:2] != application:
+                continue
             for other in keys - {key}:
                 claim = next((c for c in self._claims.get(other, []) if c.token == token), None)
                 if claim is not None and (waiting_too or claim.established or rotation_conflict(

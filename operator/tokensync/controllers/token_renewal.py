@@ -177,15 +177,7 @@ class TokenRenewal:
                           settle: timedelta, record: Record) -> None:
         """The create in ``pending`` made no token yet: wait a little (it may still be carried out),
         then keep watching for it while a new one is made."""
-        started = parse_rfc3339(pending.get("startedAt"))
-        if started is not None and now - started < settle:
-            wait = settle - (now - started)
-            raise CloudUnavailableError(
-                code="CreateOutcomeUnknown", action="CreateApplicationToken", retryable=True,
-                retry_after=wait.total_seconds(),
-                message=f"the CreateApplicationToken sent at {rfc3339(started)} got no answer and its token is not "
-                        f"listed yet; waiting {int(wait.total_seconds())}s before creating another",
-            )
+        _wait_for_create(pending, now=now, settle=settle, then="before creating another")
         await record({"unsettledCreates": [*unsettled, pending], "pendingRotation": None})
 
     async def _sweep(self, unsettled: list[dict[str, Any]], listed: list[Listed], known_ids: set[str],
@@ -289,7 +281,7 @@ class TokenRenewal:
         for token_id in release.retire:
             done = await self.retire_one(Retiring(token_id, None), how=how)
             if done.how != "already gone":  # (a retry after a partial release says nothing twice)
-                    await announce(Retired(token_id, f"{done.how}: the resource that made or replaced it was deleted"))
+                await announce(Retired(token_id, f"{done.how}: the resource that made or replaced it was deleted"))
         if not release.creates:
             return
         listed = await self._list()
@@ -299,15 +291,22 @@ class TokenRenewal:
                 await self.retire_one(Retiring(found, None), how="Delete")
                 await announce(Retired(found, "deleted: made by a create whose answer was lost"))
                 continue
-            started = parse_rfc3339(create.get("startedAt"))
-            if started is not None and now - started < CREATE_SETTLE:
-                wait = CREATE_SETTLE - (now - started)
-                raise CloudUnavailableError(
-                    code="CreateOutcomeUnknown", action="CreateApplicationToken", retryable=True,
-                    retry_after=wait.total_seconds(),
-                    message=f"the CreateApplicationToken sent at {rfc3339(started)} got no answer and its token is "
-                            f"not listed yet; looking again in {int(wait.total_seconds())}s")
+            _wait_for_create(create, now=now, settle=CREATE_SETTLE, then="before the deletion goes on without it")
         await record({"pendingRotation": None, "unsettledCreates": None})
+
+
+def _wait_for_create(create: dict[str, Any], *, now: datetime, settle: timedelta, then: str) -> None:
+    """A create that got no answer and whose token is not listed may still be carried out: within
+    ``settle`` of its start, raise a retryable error that asks to come back when it has passed."""
+    started = parse_rfc3339(create.get("startedAt"))
+    if started is not None and now - started < settle:
+        wait = settle - (now - started)
+        raise CloudUnavailableError(
+            code="CreateOutcomeUnknown", action="CreateApplicationToken", retryable=True,
+            retry_after=wait.total_seconds(),
+            message=f"the CreateApplicationToken sent at {rfc3339(started)} got no answer and its token is not "
+                    f"listed yet; waiting {int(wait.total_seconds())}s {then}",
+        )
 
 
 def _whole_ms(moment: datetime) -> datetime:
