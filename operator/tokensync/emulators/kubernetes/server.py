@@ -12,7 +12,7 @@ from aiohttp import web
 
 from tokensync.clock import Clock
 
-from . import openapi, tables
+from . import bodies, openapi, tables
 from .errors import ApiError, bad_request, invalid
 from .faults import Faults
 from .patching import json_patch, merge_patch, strategic_merge_patch
@@ -200,7 +200,11 @@ class ApiServer:
             raise _not_allowed()
         namespace = target.namespace or ""
         if method == "GET":
-            return _json(self.store.get(resource, namespace, target.name))
+            obj = self.store.get(resource, namespace, target.name)
+            if "as=Table" in request.headers.get("Accept", ""):
+                return _json(tables.table(resource, [obj], self.store.resource_version, self.clock,
+                                          include_object=request.query.get("includeObject")))
+            return _json(obj)
         if method == "PUT":
             dry_run = _query_dry_run(request, "UpdateOptions")
             body = await self._body(request)
@@ -239,16 +243,8 @@ class ApiServer:
         self.faults.write_counts[(name, verb)] += 1
 
     async def _body(self, request: web.Request) -> Any:
-        raw = await request.read()
-        if not raw:
-            return {}
-        try:
-            body = json.loads(raw)
-        except ValueError as exc:
-            raise bad_request(f"couldn't get version/kind; json parse error: {exc}") from exc
-        if not isinstance(body, dict | list):
-            raise bad_request("the request body must be a JSON object")
-        return body
+        content_type = request.headers.get("Content-Type", "").split(";")[0].strip()
+        return bodies.decode_body(content_type, await request.read())
 
     # -- verbs -------------------------------------------------------------------------------------
 
@@ -257,7 +253,8 @@ class ApiServer:
         field_match = parse_field_selector(request.query.get("fieldSelector"), target.resource)
         items, resource_version = self.store.list(target.resource, target.namespace, label_match, field_match)
         if "as=Table" in request.headers.get("Accept", ""):
-            return _json(tables.table(target.resource, items, resource_version, self.clock))
+            return _json(tables.table(target.resource, items, resource_version, self.clock,
+                                      include_object=request.query.get("includeObject")))
         return _json({"kind": f"{target.resource.kind}List", "apiVersion": target.resource.api_version,
                       "metadata": {"resourceVersion": str(resource_version)}, "items": items})
 

@@ -84,7 +84,8 @@ def _cell(value: Any, column_type: str, clock: Clock) -> Any:
     return value
 
 
-def table(resource: Resource, items: list[dict[str, Any]], resource_version: int, clock: Clock) -> dict[str, Any]:
+def table(resource: Resource, items: list[dict[str, Any]], resource_version: int, clock: Clock,
+          include_object: str | None = None) -> dict[str, Any]:
     columns: list[dict[str, Any]] = [{"name": "Name", "type": "string", "format": "name", "priority": 0,
                                       "description": "Name must be unique within a namespace."}]
     printer = [c for c in resource.printer_columns if c.get("jsonPath")]
