@@ -409,6 +409,33 @@ async def test_an_operator_stopped_after_creating_the_first_token_adopts_it(
     assert not status(kube, "svc").get("pendingRotation")
 
 
+# Found by the 1,000-token soak: a create whose answer was lost, found by listing only after the
+# operator had been down longer than the new token's lifetime, was adopted although expired; the
+# resource then reported TokenExpired and waited a full backoff step (30 min) to rotate.
+@pytest.mark.parametrize("expired_read", ["ok", "error"])
+async def test_a_lost_create_found_only_after_it_expired_is_deleted_and_made_again(
+    kube: KubernetesEmulator, cloud: CloudEmulator, kubeconfig: Path, clock: LoopClock, rig: Rig, expired_read: str,
+) -> None:
+    setup(kube, cloud)
+    cloud.state.expired_token_read = expired_read  # type: ignore[assignment]
+    async with an_operator(kubeconfig, clock) as first:
+        await eventually(is_ready(kube, "svc"))
+        rig.crash_at(first, AFTER_CREATE)
+        await asyncio.wait_for(rig.crashed.wait(), timeout=2 * 3600)
+    lost = rig.created[0].token_id
+    await asyncio.sleep((LIFETIME + timedelta(minutes=5)).total_seconds())  # down longer than its lifetime
+    async with an_operator(kubeconfig, clock):
+        await eventually(lambda: status(kube, "svc").get("applicationTokenId") not in (None, "token_rot", lost)
+                         and is_ready(kube, "svc")(), timeout=120)
+        assert secret_is_valid(kube, cloud, clock) not in ("token_rot", lost)
+        await watch(kube, cloud, clock, RETIRE_AFTER + RETIRE_SLACK + timedelta(minutes=3))
+    assert not rig.problems, rig.problems
+    assert len(rig.created) == 2, rig.created_ids()
+    assert rig.live(lost) is None, f"the expired token {lost} of the lost create was left behind"
+    assert untracked(kube, rig) == []
+    assert "TokenExpired" not in scenario.event_reasons(kube, "svc")[-3:]
+
+
 # --- the create's answer lost while the operator runs on --------------------------------------------
 
 LOST_ANSWERS = {

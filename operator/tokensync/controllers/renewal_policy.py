@@ -267,6 +267,14 @@ def find_created(listed: Iterable[Listed], pending: Mapping[str, Any], known_ids
     return rounded[0].token_id if len(rounded) == 1 else None
 
 
+def create_outlived(pending: Mapping[str, Any], cloud_now: datetime) -> bool:
+    """The token a recorded create asked for has expired by ``cloud_now`` (a lost answer found late)."""
+    try:
+        return int(pending["expirationTime"]) <= cloud_now.timestamp() * 1000
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
 def unsettled_from_status(status: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Creates whose answer was lost and that were given up on: their token may still appear."""
     return [c for c in status.get("unsettledCreates") or [] if isinstance(c, dict) and "expirationTime" in c]

@@ -58,6 +58,7 @@ from tokensync.controllers.renewal_policy import (
     Release,
     Retiring,
     add_retiring,
+    create_outlived,
     find_created,
     retiring_as_status,
     still_unsettled,
@@ -135,10 +136,17 @@ class TokenRenewal:
             found = find_created(listed, pending, known_ids) if isinstance(pending, dict) else None
             unsettled = await self._sweep(unsettled, listed, known_ids | {found} if found else known_ids, now,
                                           record, announce)
-            if isinstance(pending, dict) and found is not None:
+            if isinstance(pending, dict) and found is not None and not create_outlived(pending, cloud_now):
                 replaced = pending.get("replaces") if isinstance(pending.get("replaces"), str) else current
                 return await self._adopt(found, replaced, retiring, now, record, recovered=True)
-            if isinstance(pending, dict):
+            if isinstance(pending, dict) and found is not None:
+                # Found only after it expired (the operator was down longer than its lifetime): it
+                # never reached a Secret and is no use to one; delete it and make another.
+                await self.retire_one(Retiring(found, None), how="Delete")
+                await announce(Retired(found, "deleted: made by a create whose answer was lost, expired before "
+                                              "it was found"))
+                await record({"pendingRotation": None})
+            elif isinstance(pending, dict):
                 await self._give_up_on(pending, unsettled, now=now, settle=settle, record=record)
         left = await self.retire_all(retiring, how=retire, record=record, current=current, announce=announce,
                                      held=held)
