@@ -9,6 +9,7 @@ so temporary credentials (STS, RRSA) are reused until they near expiry.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Mapping
@@ -35,6 +36,7 @@ from tokensync.cloud.credentials import (
     OidcRoleCredentials,
     StaticCredentials,
 )
+from tokensync.controllers.registration import Watch
 from tokensync.controllers.target_writer import read_data
 from tokensync.kube.client import KubeClient
 from tokensync.kube.resources import NAMESPACES, SECRETS, Resource
@@ -131,6 +133,15 @@ class AccessResolver:
         """Whether the client of ``key`` was made from this version of its AccessKey Secret."""
         cached = self._clients.get(key)
         return cached is not None and cached[0][1] == resource_version
+
+    def watches(self) -> list[Watch]:
+        """The kinds whose reads it caches: any change makes the next read go to the API server."""
+        return [Watch(resource, functools.partial(self._forget_event, resource))
+                for resource in (CLOUD_ACCESSES, CLUSTER_CLOUD_ACCESSES, NAMESPACES, SECRETS)]
+
+    def _forget_event(self, resource: Resource, _event_type: str | None, obj: dict[str, Any]) -> None:
+        meta = obj.get("metadata") or {}
+        self.forget_object(resource, meta.get("namespace"), str(meta.get("name") or ""))
 
     def forget_object(self, resource: Resource, namespace: str | None, name: str) -> None:
         """A watch saw this object change: the next read goes to the API server."""

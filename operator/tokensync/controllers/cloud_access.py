@@ -19,12 +19,13 @@ from tokensync.controllers.access_resolver import (
     AccessProblem,
     AccessResolver,
 )
+from tokensync.controllers.registration import Watch
 from tokensync.controllers.relist import find_gone, uid_of
 from tokensync.controllers.status_report import READY, condition_of, patch_status, status_unchanged, with_ready
 from tokensync.controllers.work_queue import WorkQueue
 from tokensync.kube.client import KubeClient
 from tokensync.kube.errors import KubeApiError
-from tokensync.kube.resources import Resource
+from tokensync.kube.resources import SECRETS, Resource
 from tokensync.runtime import metrics
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,11 @@ class CloudAccessController:
         self._written: dict[AccessKey, dict[str, Any]] = {}  # the status this operator last wrote
         self._secret_versions: dict[tuple[str, str], str] = {}  # AccessKey Secrets: last resourceVersion seen
         self.queue: WorkQueue[AccessKey] = WorkQueue(self.reconcile, concurrency=4, group=_namespace_of)
+
+    def watches(self) -> list[Watch]:
+        """For CloudAccesses and ClusterCloudAccesses; reads the Secrets holding their AccessKeys."""
+        return [Watch(CLOUD_ACCESSES, self.observe), Watch(CLUSTER_CLOUD_ACCESSES, self.observe),
+                Watch(SECRETS, self.observe_secret)]
 
     def observe(self, event_type: str | None, body: dict[str, Any]) -> None:
         key = _key_of(body)

@@ -21,6 +21,7 @@ from tokensync.cloud.errors import CloudError
 from tokensync.cloud.models import RamApplication
 from tokensync.controllers.access_resolver import AccessProblem, summarize_validation_error
 from tokensync.controllers.refresh_plan import RefreshPolicy, plan_interval, read_due
+from tokensync.controllers.registration import Watch
 from tokensync.controllers.status_report import condition_of, parse_rfc3339, rfc3339, with_condition, with_ready
 from tokensync.controllers.synced_resource import Key, SyncedResourceController, force_sync_value, jitter_key
 from tokensync.controllers.target_writer import (
@@ -99,6 +100,11 @@ def drift(expect: dict[str, Any], application: dict[str, Any]) -> list[str]:
 class RamApplicationController(SyncedResourceController):
     kind: ClassVar[str] = "RamApplication"
     resource: ClassVar[Resource] = RAM_APPLICATIONS
+
+    def watches(self) -> list[Watch]:
+        """For RamApplications; owns their ConfigMaps. Not filtered by label on the watch: a
+        ConfigMap stripped of it is drift to repair (found by source annotation or ownerReference)."""
+        return [Watch(RAM_APPLICATIONS, self.observe), Watch(CONFIG_MAPS, self.observe_config_map)]
 
     def observe_config_map(self, event_type: str | None, config_map: dict[str, Any]) -> None:
         meta = config_map.get("metadata") or {}

@@ -13,17 +13,14 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator, Collection, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterator
 from typing import Any, cast
 
 import kopf
 
-from tokensync.api.common import GROUP, VERSION
 from tokensync.clock import SYSTEM_CLOCK, Clock
 from tokensync.cloud.client import ClientSettings, HttpPool
 from tokensync.controllers.access_resolver import (
-    CLOUD_ACCESSES,
-    CLUSTER_CLOUD_ACCESSES,
     AccessResolver,
     NamespacedRrsa,
 )
@@ -31,12 +28,13 @@ from tokensync.controllers.application_token import ApplicationTokenController
 from tokensync.controllers.cloud_access import CloudAccessController
 from tokensync.controllers.ram_application import RamApplicationController
 from tokensync.controllers.refresh_plan import RefreshPolicy
+from tokensync.controllers.registration import Observer, Watch, observers_by_resource
 from tokensync.controllers.work_queue import WorkQueue
 from tokensync.kube.client import KubeClient
 from tokensync.kube.config import ConnectionSettings
 from tokensync.kube.errors import KubeApiError
 from tokensync.kube.events import EventRecorder
-from tokensync.kube.resources import NAMESPACES, SECRETS, Resource
+from tokensync.kube.resources import NAMESPACES
 from tokensync.runtime import metrics
 
 logger = logging.getLogger(__name__)
@@ -82,9 +80,15 @@ class Operator:
             kube=self.kube, access=self.access, clock=clock, wake_dependent=self._wake_dependent
         )
         self._namespace_labels: dict[str, dict[str, str]] = {}
-        self._queues: list[WorkQueue[Any]] = [
-            self.application_tokens.queue, self.ram_applications.queue, self.cloud_accesses.queue
-        ]
+        self.controllers: list[ApplicationTokenController | RamApplicationController | CloudAccessController] = [
+            self.application_tokens, self.ram_applications, self.cloud_accesses]
+        self._queues: list[WorkQueue[Any]] = [controller.queue for controller in self.controllers]
+
+    def watches(self) -> list[Watch]:
+        """What the operator watches, as the controllers declared it. The access cache hears of a
+        change first, so that a controller woken by the same event reads afresh."""
+        return [*self.access.watches(), *(watch for c in self.controllers for watch in c.watches()),
+                Watch(NAMESPACES, self._namespace_changed)]
 
     def _wake_dependent(self, dependent: Any, reason: str, only_failing: bool = False) -> None:
         kind, key = dependent
@@ -112,10 +116,6 @@ class Operator:
                 if dependent_namespace == name:
                     self._wake_dependent(dependent, f"the labels of namespace {name} changed")
 
-    def _forget(self, resource: Resource, event: kopf.RawEvent) -> None:
-        meta = event["object"].get("metadata") or {}
-        self.access.forget_object(resource, meta.get("namespace"), str(meta.get("name") or ""))
-
     def start(self) -> None:
         for queue in self._queues:
             queue.start()
@@ -138,7 +138,7 @@ class Operator:
 
     async def relist(self) -> None:
         """Forget every object deleted while no watch could tell (controllers/relist.py)."""
-        for controller in (self.application_tokens, self.ram_applications, self.cloud_accesses):
+        for controller in self.controllers:
             try:
                 await controller.relist()
             except KubeApiError as exc:
@@ -174,43 +174,18 @@ class Operator:
                 private_key_path=cert[1] if cert else None,
             )
 
-        @kopf.on.event(GROUP, VERSION, "applicationtokens", registry=registry)
-        async def application_token_event(event: kopf.RawEvent, **_: Any) -> None:
-            self.application_tokens.observe(event.get("type"), dict(event["object"]))
-
-        @kopf.on.event(GROUP, VERSION, "ramapplications", registry=registry)
-        async def ram_application_event(event: kopf.RawEvent, **_: Any) -> None:
-            self.ram_applications.observe(event.get("type"), dict(event["object"]))
-
-        @kopf.on.event("", "v1", "configmaps", registry=registry)
-        async def config_map_event(event: kopf.RawEvent, **_: Any) -> None:
-            # Not filtered by label on the watch: a ConfigMap stripped of it is drift to repair.
-            # The controller finds its own by source annotation or ownerReference (source_of).
-            self.ram_applications.observe_config_map(event.get("type"), dict(event["object"]))
-
-        @kopf.on.event(GROUP, VERSION, "cloudaccesses", registry=registry)
-        async def cloud_access_event(event: kopf.RawEvent, **_: Any) -> None:
-            self._forget(CLOUD_ACCESSES, event)
-            self.cloud_accesses.observe(event.get("type"), dict(event["object"]))
-
-        @kopf.on.event(GROUP, VERSION, "clustercloudaccesses", registry=registry)
-        async def cluster_cloud_access_event(event: kopf.RawEvent, **_: Any) -> None:
-            self._forget(CLUSTER_CLOUD_ACCESSES, event)
-            self.cloud_accesses.observe(event.get("type"), dict(event["object"]))
-
-        @kopf.on.event("", "v1", "namespaces", registry=registry)
-        async def namespace_event(event: kopf.RawEvent, **_: Any) -> None:
-            self._forget(NAMESPACES, event)
-            self._namespace_changed(event.get("type"), dict(event["object"]))
-
-        @kopf.on.event("", "v1", "secrets", registry=registry)
-        async def secret_event(event: kopf.RawEvent, **_: Any) -> None:
-            self._forget(SECRETS, event)
-            secret: dict[str, Any] = dict(event["object"])
-            self.application_tokens.observe_secret(event.get("type"), secret)  # ignores what is not its own
-            self.cloud_accesses.observe_secret(event.get("type"), secret)
-
+        for resource, observers in observers_by_resource(self.watches()).items():
+            kopf.on.event(resource.group, resource.version, resource.plural, registry=registry,
+                          id=f"watch-{resource.plural}")(_handler(observers))
         return registry
+
+
+def _handler(observers: list[Observer]) -> Callable[..., Awaitable[None]]:
+    """One kopf event handler for a kind: every observer, in order, gets a copy of the object."""
+    async def handler(event: kopf.RawEvent, **_: Any) -> None:
+        for observe in observers:
+            observe(event.get("type"), dict(event["object"]))
+    return handler
 
 
 def kopf_settings(*, inactivity_timeout: float | None = None, watch_timeout: float = 600) -> kopf.OperatorSettings:
