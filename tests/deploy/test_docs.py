@@ -229,7 +229,7 @@ def test_the_ram_policies_doc_quotes_what_tokensync_says_about_a_missing_permiss
         if action == "eiam:UpdateApplicationTokenExpirationTime":
             assert advice in text, advice
     # Where the controller's messages send a user.
-    source = (REPO_ROOT / "operator" / "tokensync" / "controllers" / "application_token.py").read_text()
+    source = (REPO_ROOT / "operator" / "tokensync" / "controllers" / "application_token" / "base.py").read_text()
     assert "docs/ram-policies.md" in source and RAM_POLICIES.exists()
     assert "docs/ram-policies.md" in DOCS[0].read_text()
 
