@@ -10,6 +10,7 @@ import asyncio
 import logging
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -17,10 +18,13 @@ from tests import scenario
 from tests.conftest import FAST_FORWARD, operator_settings
 from tests.scenario import NS, condition, eventually, has_reason, is_ready, secret_data, status
 from tokensync.clock import LoopClock
-from tokensync.controllers.status_report import parse_rfc3339
+from tokensync.controllers.application_token import APPLICATION_TOKENS
+from tokensync.controllers.status_report import parse_rfc3339, patch_status
 from tokensync.emulators.cloud import CloudEmulator, demo_state, running_cloud_emulator
 from tokensync.emulators.kubernetes import KubernetesEmulator
+from tokensync.kube.client import KubeClient
 from tokensync.kube.config import load_connection_settings
+from tokensync.kube.errors import KubeApiError
 from tokensync.runtime.operator import Operator, running_operator
 
 pytestmark = FAST_FORWARD
@@ -750,3 +754,48 @@ async def test_a_short_token_stays_fresh_when_the_clouds_clock_is_off_by_minutes
         assert expired_looks == 0, f"the token had expired at {expired_looks} of {total} looks"
         assert 10 <= cloud.calls("UpdateApplicationTokenExpirationTime") <= 20
         assert condition(kube, "svc")["status"] == "True"
+
+
+# Found by review (issue 14): a resource deleted and created again under its name while a sync of
+# the old one waited on the cloud. That sync's status and Secret landed on the new resource, and
+# its cached token was kept under the name: the new spec (another token) was never read.
+async def test_a_resource_recreated_under_its_name_during_a_sync_gets_its_own_token(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator,
+) -> None:
+    cloud.add_token("token_old", lifetime=timedelta(days=30))
+    cloud.add_token("token_new", lifetime=timedelta(days=30))
+    scenario.standard_cluster(kube, cloud)
+    kube.create(scenario.application_token("svc", token_id="token_old"))
+    await eventually(is_ready(kube, "svc"))
+    slow = cloud.inject_fault(action="ObtainApplicationToken", latency_ms=5000, times=1)
+    kube.patch(API, "applicationtokens", NS, "svc", {"metadata": {"annotations": {"tokensync.dev/force-sync": "1"}}})
+    await eventually(lambda: slow.hits >= 1, timeout=30, step=0.01)
+    kube.delete(API, "applicationtokens", NS, "svc")
+    kube.create(scenario.application_token("svc", token_id="token_new"))
+    new_uid = kube.get(API, "applicationtokens", NS, "svc")["metadata"]["uid"]
+
+    await asyncio.sleep(120)
+    assert kube.get(API, "applicationtokens", NS, "svc")["metadata"]["uid"] == new_uid
+    assert (secret_data(kube, "svc") or {}).get("token") == cloud.token_value("token_new")
+    assert status(kube, "svc").get("applicationTokenId") == "token_new"
+    owners = [o["uid"] for o in kube.get("v1", "secrets", NS, "svc")["metadata"].get("ownerReferences") or []]
+    assert owners == [new_uid], owners
+
+
+async def test_a_status_patch_carrying_another_uid_is_refused(
+    kube: KubernetesEmulator, cloud: CloudEmulator, kubeconfig: Path,
+) -> None:
+    """The emulator as kube-apiserver: a patch's uid must be the object's (immutable metadata)."""
+    scenario.standard_cluster(kube, cloud)
+    kube.create(scenario.application_token("svc", token_id="token_old"))
+    body = kube.get(API, "applicationtokens", NS, "svc")
+    kube.delete(API, "applicationtokens", NS, "svc")
+    kube.create(scenario.application_token("svc", token_id="token_new"))
+    client = KubeClient(load_connection_settings(str(kubeconfig)))
+    try:
+        with pytest.raises(KubeApiError) as refused:
+            await patch_status(client, APPLICATION_TOKENS, body, {"applicationTokenId": "token_old"})
+        assert refused.value.status == 422
+    finally:
+        await client.aclose()
+    assert "applicationTokenId" not in (kube.get(API, "applicationtokens", NS, "svc").get("status") or {})

@@ -318,3 +318,38 @@ async def test_the_replaced_token_is_retired_as_the_spec_says(
     assert "retiringTokens" not in status(kube, "svc")
     retired = [e["message"] for e in scenario.events(kube, "svc") if e["reason"] == "Retired"]
     assert retired and "token_old" in retired[0]
+
+
+# Found by the 1,000-token soak: before each rotation the tokens still retiring are retired. A
+# Disable that timed out was retried in the call (3 x 10 s) and then the next token tried too,
+# which put the create of a 2-minute token past the expiry of the one in the Secret.
+class _HangingRetirements:
+    """A cloud whose Disable never answers in time: it records each call and how often it may be tried."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, bool]] = []
+
+    async def disable_application_token(self, *, application_token_id: str, once: bool = False,
+                                        **_ids: str) -> None:
+        from tokensync.cloud.errors import CloudUnavailableError
+
+        self.calls.append((application_token_id, once))
+        raise CloudUnavailableError(code="RequestTimeout", message="no answer within 10 s")
+
+
+async def test_a_retirement_before_a_rotation_is_tried_once_and_never_holds_it_up() -> None:
+    from tokensync.controllers.renewal_policy import Retiring
+    from tokensync.controllers.token_renewal import TokenRenewal
+
+    cloud = _HangingRetirements()
+    renewal = TokenRenewal(cloud, instance_id="idaas_demo", application_id="app_demo")  # type: ignore[arg-type]
+    due = datetime(2026, 1, 1)
+    entries = [Retiring("token_a", due), Retiring("token_b", due)]
+
+    async def ignore(_value: Any) -> None:
+        return None
+
+    left = await renewal.retire_all(entries, how="Delete", record=ignore, current="token_c", announce=ignore,
+                                    held=set())
+    assert cloud.calls == [("token_a", True)], "one attempt, no retries, and no second token after a failure"
+    assert [entry.token_id for entry in left] == ["token_a", "token_b"], "both stay listed for their own retries"

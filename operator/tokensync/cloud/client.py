@@ -189,18 +189,20 @@ class CloudClient:
         return _reply(raw, None)
 
     async def disable_application_token(
-        self, *, instance_id: str, application_id: str, application_token_id: str
+        self, *, instance_id: str, application_id: str, application_token_id: str, once: bool = False
     ) -> CloudReply[None]:
+        """``once``: a single attempt, for a caller that has something more urgent to do next."""
         raw = await self._eiam("DisableApplicationToken", _token_ids(instance_id, application_id,
-                                                                     application_token_id))
+                                                                     application_token_id), idempotent=not once)
         return _reply(raw, None)
 
     async def delete_application_token(
-        self, *, instance_id: str, application_id: str, application_token_id: str
+        self, *, instance_id: str, application_id: str, application_token_id: str, once: bool = False
     ) -> CloudReply[None]:
-        """Delete the token. The cloud may refuse an enabled one (undocumented): disable it first."""
+        """Delete the token. The cloud may refuse an enabled one (undocumented): disable it first.
+        ``once``: a single attempt."""
         raw = await self._eiam("DeleteApplicationToken", _token_ids(instance_id, application_id,
-                                                                    application_token_id))
+                                                                    application_token_id), idempotent=not once)
         return _reply(raw, None)
 
     async def get_application(self, *, app_id: str) -> CloudReply[RamApplication]:

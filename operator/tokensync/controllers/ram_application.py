@@ -234,6 +234,7 @@ class RamApplicationController(SyncedResourceController):
     ) -> bool:
         desired = DesiredTarget(resource=CONFIG_MAPS, name=name, data=config_map_data(application), secret_type=None,
                                 conflict_hint="delete it, or choose another spec.configMap.name")
+        self.ensure_current(key, body)  # never the ConfigMap of a successor under the same name
         try:
             outcome = await write_target(self.kube, owner, desired, existing, self.writer_alive(key[0]))
         except TargetConflict as conflict:

@@ -110,6 +110,11 @@ def status_unchanged(body: dict[str, Any], status: dict[str, Any]) -> bool:
 async def patch_status(
     kube: KubeClient, resource: Resource, body: dict[str, Any], status: dict[str, Any]
 ) -> dict[str, Any]:
-    """Merge-patch ``status`` through the status subresource (``None`` values remove fields)."""
+    """Merge-patch ``status`` through the status subresource (``None`` values remove fields). The
+    uid goes along: the API server refuses the write if the resource was deleted and created
+    again under its name meanwhile (a sync's status never lands on its successor)."""
     meta = body["metadata"]
-    return await kube.patch(resource, meta.get("namespace"), meta["name"], {"status": status}, subresource="status")
+    patch: dict[str, Any] = {"status": status}
+    if meta.get("uid"):
+        patch["metadata"] = {"uid": meta["uid"]}
+    return await kube.patch(resource, meta.get("namespace"), meta["name"], patch, subresource="status")

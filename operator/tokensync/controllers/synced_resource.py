@@ -52,6 +52,10 @@ def jitter_key(body: dict[str, Any]) -> str:
     return str(meta.get("uid") or f"{meta.get('namespace')}/{meta.get('name')}")
 
 
+class ResourceReplaced(Exception):
+    """The resource a sync works for was deleted (or replaced by one of the same name) meanwhile."""
+
+
 class SyncedResourceController(ABC):
     kind: ClassVar[str]
     resource: ClassVar[Resource]
@@ -128,8 +132,11 @@ class SyncedResourceController(ABC):
                 await self.finalize(key, body)
             else:
                 await self.sync(key, body, started)
+        except ResourceReplaced:
+            logger.info("%s %s/%s: deleted while a sync ran; that sync stops here", self.kind, *key)
+            return
         except KubeApiError as exc:
-            if exc.not_found and await self._vanished(key, body):
+            if (exc.not_found or exc.status == 422) and await self._vanished(key, body):
                 return
             # The API server failed us (conflict, 5xx): nothing was lost; try again shortly.
             logger.warning("%s %s/%s: Kubernetes API error, retrying in 5s: %s", self.kind, *key, exc)
@@ -191,8 +198,16 @@ class SyncedResourceController(ABC):
     def policy_for(self, body: dict[str, Any]) -> RefreshPolicy:
         """The refresh policy of this resource (defaults when its spec is unreadable)."""
 
+    def ensure_current(self, key: Key, body: dict[str, Any]) -> None:
+        """Before a write: the resource this sync works for is still the one the watch knows. One
+        deleted (and perhaps created again under its name) meanwhile is not written for."""
+        known = self.objects.get(key)
+        if known is None or uid_of(known) != uid_of(body):
+            raise ResourceReplaced(key)
+
     async def write_status(self, key: Key, body: dict[str, Any], status: dict[str, Any]) -> None:
         """Patch status and keep the patched object, so the next reconcile sees its own write."""
+        self.ensure_current(key, body)
         updated = await patch_status(self.kube, self.resource, body, status)
         if updated and key in self.objects:
             self.objects[key] = updated

@@ -249,7 +249,9 @@ class TokenRenewal:
                          current: str | None, announce: Announce, held: set[str]) -> list[Retiring]:
         """Retire now the entries whose successor reached the Secret (they have a retireAt), before a
         new rotation or at the token limit. One the Secret may still hold waits; one the cloud
-        refuses to retire stays listed for its own retries: neither blocks the rotation."""
+        refuses to retire stays listed for its own retries: neither blocks the rotation. So each
+        gets one attempt and the first failure ends the pass: a Disable that times out would
+        otherwise spend its retries (30 s) before the create, past a short-lived token's expiry."""
         if how == "Keep" or not entries:
             return list(entries)
         left = list(entries)
@@ -257,23 +259,24 @@ class TokenRenewal:
             if entry.token_id == current or entry.retire_at is None or entry.token_id in held:
                 continue  # (held: another resource uses it; it stays listed until let go)
             try:
-                done = await self.retire_one(entry, how=how)
+                done = await self.retire_one(entry, how=how, once=True)
             except CloudError as error:
                 logger.info("could not retire token %s before the next rotation: %s", entry.token_id, error.code)
-                continue
+                break
             left = [e for e in left if e.token_id != entry.token_id]
             await record({"retiringTokens": retiring_as_status(left)})
             await announce(Retired(entry.token_id, f"{done.how} before the next rotation"))
         return left
 
-    async def retire_one(self, entry: Retiring, *, how: Retire) -> Retired:
-        """Disable (and delete) one replaced token; a token already gone counts as retired."""
+    async def retire_one(self, entry: Retiring, *, how: Retire, once: bool = False) -> Retired:
+        """Disable (and delete) one replaced token; a token already gone counts as retired.
+        ``once``: one attempt per call, no retries."""
         if how == "Keep":
             return Retired(entry.token_id, "kept")
         try:
-            await self.client.disable_application_token(**self._ids(entry.token_id))
+            await self.client.disable_application_token(**self._ids(entry.token_id), once=once)
             if how == "Delete":
-                await self.client.delete_application_token(**self._ids(entry.token_id))
+                await self.client.delete_application_token(**self._ids(entry.token_id), once=once)
         except NotFoundError:
             return Retired(entry.token_id, "already gone")
         return Retired(entry.token_id, "deleted" if how == "Delete" else "disabled")

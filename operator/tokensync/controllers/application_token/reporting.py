@@ -207,6 +207,7 @@ class ReportingMixin(RetirementMixin):
             await self.fail(key, body, reason="InvalidSpec", message=f"{exc}; the last Secret is kept",
                             retryable=False, transient=False, started=started)
             return None
+        self.ensure_current(key, body)  # never the Secret of a successor under the same name
         try:
             try:
                 outcome = await write_target(self.kube, owner, desired, existing, self.writer_alive(key[0]))
