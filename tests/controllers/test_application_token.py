@@ -799,3 +799,20 @@ async def test_a_status_patch_carrying_another_uid_is_refused(
     finally:
         await client.aclose()
     assert "applicationTokenId" not in (kube.get(API, "applicationtokens", NS, "svc").get("status") or {})
+
+
+# Found by review (issue 14): the skew measured at a read was never kept, so a failure near expiry
+# planned its retries on the cloud's clock as if it were ours (ten minutes too late here).
+async def test_a_failure_near_expiry_is_planned_on_the_operators_clock(
+    kube: KubernetesEmulator, operator: Operator, clock: LoopClock,
+) -> None:
+    cloud_clock = AheadClock(clock, timedelta(minutes=10))
+    async with running_cloud_emulator(demo_state(cloud_clock.now()), clock=cloud_clock) as cloud:
+        cloud.add_token("token_x", lifetime=timedelta(hours=1))
+        scenario.standard_cluster(kube, cloud)
+        kube.create(scenario.application_token("svc", token_id="token_x"))
+        await eventually(is_ready(kube, "svc"))
+        expiry_on_our_clock = cloud.token("token_x").expiration_time - timedelta(minutes=10)  # type: ignore[operator]
+        known = operator.application_tokens.known_expiry((NS, "svc"), status(kube, "svc"))
+        assert known is not None and abs(known - expiry_on_our_clock) < timedelta(seconds=2), (known,
+                                                                                             expiry_on_our_clock)

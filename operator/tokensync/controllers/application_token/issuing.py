@@ -141,6 +141,7 @@ class IssuingMixin(ApplicationTokenBase):
             except CloudError as exc:
                 logger.info("ApplicationToken %s/%s: could not look for tokens of unanswered creates yet: %s",
                             key[0], key[1], exc.code)
+        self._clock_skews[key] = skew  # failures near expiry are planned on our clock (known_expiry)
         now = self.clock.now()
         return Fetched(token=token, token_id=current, skew=skew, lifetime=lifetime, retiring=retiring,
                         renewed=renewed, rotated=rotated, renewal_error=error,
