@@ -8,7 +8,9 @@ thousands of resources starting together do not stampede the cloud or the API se
 Fair across groups (namespaces): one group may fill the slots only up to a reserve, a quarter of
 them, kept for the others. A namespace whose syncs hang (a CloudAccess pointed at an address that
 never answers: 10 s per try, 3 tries) then slows only itself; alone, a group still gets 3/4 of
-the slots, so a fleet in one namespace loses little throughput.
+the slots, so a fleet in one namespace loses little throughput. The reserve is one slot per
+group: with as many hanging namespaces as reserved slots (8 of 32), a healthy one waits for a
+hang to end (up to 30 s), as a review measured (26 s with nine); slots are never taken back.
 """
 
 from __future__ import annotations
