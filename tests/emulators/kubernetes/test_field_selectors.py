@@ -61,6 +61,7 @@ async def test_events_k8s_io_events_use_their_own_field_names(kube_api: KubeApi)
     """events.k8s.io/v1 names the object ``regarding``: involvedObject.* is not a field there."""
     path = "/apis/events.k8s.io/v1/namespaces/default/events"
     await kube_api.post(path, {"metadata": {"name": "e1"}, "reason": "Synced", "regarding": {"name": "s1"},
+                               "eventTime": "2026-01-01T00:00:00.000000Z",
                                "reportingController": "tokensync.dev/operator"})
     assert await _names(kube_api, path, "regarding.name=s1") == ["e1"]
     assert await _names(kube_api, path, "reportingController=tokensync.dev/operator") == ["e1"]

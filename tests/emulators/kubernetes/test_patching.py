@@ -9,6 +9,8 @@ from .conftest import WIDGETS, KubeApi, widget
 DEPLOYMENTS = "/apis/apps/v1/namespaces/default/deployments"
 JSON_PATCH = "application/json-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"
+SELECTOR = {"selector": {"matchLabels": {"app": "d"}}}  # apps/v1 workloads require a selector matching the template
+LABELS = {"metadata": {"labels": {"app": "d"}}}
 
 
 async def test_merge_patch_merges_maps_and_null_deletes(kube_api: KubeApi) -> None:
@@ -46,8 +48,9 @@ async def test_failed_json_patch_test_is_422_invalid(kube_api: KubeApi) -> None:
 
 async def test_strategic_merge_merges_containers_and_env_by_name(kube_api: KubeApi) -> None:
     """Strategic merge patch: lists with a patchMergeKey (containers, env, volumes: name) merge
-    item by item instead of being replaced."""
-    await kube_api.post(DEPLOYMENTS, {"metadata": {"name": "d"}, "spec": {"template": {"spec": {
+    item by item instead of being replaced. Without $setElementOrder, items new to the list come
+    before the live ones (apimachinery's mergeSortedSlice), as on a real server."""
+    await kube_api.post(DEPLOYMENTS, {"metadata": {"name": "d"}, "spec": {**SELECTOR, "template": {**LABELS, "spec": {
         "containers": [{"name": "app", "image": "a:1", "env": [{"name": "A", "value": "1"}]},
                        {"name": "side", "image": "s:1"}],
         "volumes": [{"name": "v1", "emptyDir": {}}]}}}})
@@ -57,13 +60,13 @@ async def test_strategic_merge_merges_containers_and_env_by_name(kube_api: KubeA
     assert reply.status == 200
     pod = reply.body["spec"]["template"]["spec"]
     assert [(c["name"], c["image"]) for c in pod["containers"]] == [("app", "a:2"), ("side", "s:1")]
-    assert pod["containers"][0]["env"] == [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]
-    assert [v["name"] for v in pod["volumes"]] == ["v1", "v2"]
+    assert pod["containers"][0]["env"] == [{"name": "B", "value": "2"}, {"name": "A", "value": "1"}]
+    assert [v["name"] for v in pod["volumes"]] == ["v2", "v1"]
 
 
 async def test_strategic_merge_delete_directive(kube_api: KubeApi) -> None:
-    await kube_api.post(DEPLOYMENTS, {"metadata": {"name": "d"}, "spec": {"template": {"spec": {
-        "containers": [{"name": "app"}, {"name": "side"}]}}}})
+    await kube_api.post(DEPLOYMENTS, {"metadata": {"name": "d"}, "spec": {**SELECTOR, "template": {**LABELS, "spec": {
+        "containers": [{"name": "app", "image": "a:1"}, {"name": "side", "image": "s:1"}]}}}})
     reply = await kube_api.patch(f"{DEPLOYMENTS}/d", {"spec": {"template": {"spec": {
         "containers": [{"name": "side", "$patch": "delete"}]}}}}, content_type=STRATEGIC)
     assert [c["name"] for c in reply.body["spec"]["template"]["spec"]["containers"]] == ["app"]
@@ -83,7 +86,8 @@ async def test_rollout_restart_patch_adds_a_template_annotation(kube_api: KubeAp
     merged in beside the existing ones, the pod template is otherwise kept, and, being a spec
     change, it bumps generation (what makes the workload controller roll the pods)."""
     path = f"/apis/apps/v1/namespaces/default/{plural}"
-    await kube_api.post(path, {"metadata": {"name": "w"}, "spec": {"template": {
+    await kube_api.post(path, {"metadata": {"name": "w"}, "spec": {"selector": {"matchLabels": {"app": "w"}},
+                                                                   "template": {
         "metadata": {"labels": {"app": "w"}, "annotations": {"team": "a"}},
         "spec": {"containers": [{"name": "app", "image": "a:1"}]}}}})
     restart = {"spec": {"template": {"metadata": {"annotations": {

@@ -102,7 +102,8 @@ async def test_lease_and_events_are_served(kube_api: KubeApi) -> None:
     cases: list[tuple[str, dict[str, Any]]] = [
         ("/apis/coordination.k8s.io/v1/namespaces/default/leases", {"spec": {"holderIdentity": "me"}}),
         ("/api/v1/namespaces/default/events", {"reason": "Synced", "involvedObject": {"kind": "Secret"}}),
-        ("/apis/events.k8s.io/v1/namespaces/default/events", {"reason": "Synced", "eventTime": None}),
+        ("/apis/events.k8s.io/v1/namespaces/default/events",
+         {"reason": "Synced", "eventTime": "2026-01-01T00:00:00.000000Z"}),
         ("/api/v1/namespaces/default/configmaps", {"data": {"k": "v"}}),
         ("/api/v1/namespaces/default/serviceaccounts", {}),
     ]

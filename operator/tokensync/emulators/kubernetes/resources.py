@@ -1,13 +1,29 @@
-"""Served resources: the built-in kinds tokensync touches, CRD-registered kinds, discovery documents."""
+"""Served resources: the built-in kinds of a Kubernetes 1.32 cluster, CRD-registered kinds, discovery documents."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
-ALL_VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
-SUBRESOURCE_VERBS = ["get", "patch", "update"]
+from . import builtin_schemas
+from .builtin_kinds import BUILTIN_KINDS, CRUD, STATUS, BuiltinKind, Subresource
+
+ALL_VERBS = list(CRUD)  # what the emulator serves on an ordinary kind (a cluster also has deletecollection)
+AGGREGATED_DISCOVERY = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+
+
+def wants_aggregated_discovery(accept: str) -> bool:
+    """Whether an Accept header asks /api or /apis for aggregated discovery (apidiscovery.k8s.io/v2,
+    which kubectl 1.32 and client-go list first)."""
+    for media_type in accept.split(","):
+        params = dict(p.strip().partition("=")[::2] for p in media_type.split(";")[1:])
+        if (params.get("g"), params.get("v"), params.get("as")) == ("apidiscovery.k8s.io", "v2",
+                                                                      "APIGroupDiscoveryList"):
+            return True
+    return False
 
 
 @dataclass
@@ -25,11 +41,19 @@ class Resource:
     status_subresource: bool = False
     has_generation: bool = False
     builtin: bool = True
+    # Custom resources: the CRD version's openAPIV3Schema. Built-in kinds: Kubernetes' own
+    # schema in the same structural form (builtin_schemas.structural_schema), with the list and
+    # patch markers (x-kubernetes-list-type, -list-map-keys, -patch-merge-key, -patch-strategy).
     schema: dict[str, Any] | None = None
     printer_columns: list[dict[str, Any]] = field(default_factory=list)
     storage: bool = True
     # A CRD version's spec.selectableFields, as field labels ("spec.color" for jsonPath ".spec.color").
     selectable_fields: list[str] = field(default_factory=list)
+    verbs: list[str] = field(default_factory=lambda: list(ALL_VERBS))
+    # Subresources other than status, as discovery lists them (the server serves only status).
+    subresources: list[Subresource] = field(default_factory=list)
+    # Built-in kinds: the OpenAPI definition (io.k8s.api.core.v1.Secret) their objects follow.
+    definition: str | None = None
 
     @property
     def api_version(self) -> str:
@@ -44,50 +68,93 @@ class Resource:
     def base_path(self) -> str:
         return f"/apis/{self.group}/{self.version}" if self.group else "/api/v1"
 
+    def _all_subresources(self) -> list[Subresource]:
+        listed = list(self.subresources)
+        if self.status_subresource and not any(s.name == "status" for s in listed):
+            listed.append(STATUS)
+        return sorted(listed, key=lambda s: s.name)
+
     def discovery_entries(self) -> list[dict[str, Any]]:
         entry: dict[str, Any] = {
             "name": self.plural,
             "singularName": self.singular,
             "namespaced": self.namespaced,
             "kind": self.kind,
-            "verbs": ALL_VERBS,
+            "verbs": list(self.verbs),
         }
         if self.short_names:
             entry["shortNames"] = self.short_names
         if self.categories:
             entry["categories"] = self.categories
         entries = [entry]
-        if self.status_subresource:
+        for sub in self._all_subresources():
             # Subresources carry no shortNames/categories, so kubectl never matches them by name.
-            entries.append({"name": f"{self.plural}/status", "singularName": "", "namespaced": self.namespaced,
-                            "kind": self.kind, "verbs": SUBRESOURCE_VERBS})
+            sub_entry: dict[str, Any] = {"name": f"{self.plural}/{sub.name}", "singularName": "",
+                                         "namespaced": self.namespaced, "kind": sub.kind or self.kind,
+                                         "verbs": list(sub.verbs)}
+            if sub.group is not None:
+                sub_entry.update(group=sub.group, version=sub.version)
+            entries.append(sub_entry)
         return entries
 
+    def aggregated_entry(self) -> dict[str, Any]:
+        """This resource in aggregated discovery (apidiscovery.k8s.io/v2 APIResourceDiscovery)."""
+        entry: dict[str, Any] = {
+            "resource": self.plural,
+            "responseKind": {"group": "", "version": "", "kind": self.kind},
+            "scope": "Namespaced" if self.namespaced else "Cluster",
+            "singularResource": self.singular,
+            "verbs": list(self.verbs),
+        }
+        if self.short_names:
+            entry["shortNames"] = self.short_names
+        if self.categories:
+            entry["categories"] = self.categories
+        subresources = [{"subresource": sub.name, "verbs": list(sub.verbs),
+                         "responseKind": {"group": sub.group or "", "version": sub.version or "",
+                                          "kind": sub.kind or self.kind}}
+                        for sub in self._all_subresources()]
+        if subresources:
+            entry["subresources"] = subresources
+        return entry
 
-def _core(plural: str, singular: str, kind: str, namespaced: bool = True, **kw: Any) -> Resource:
-    return Resource("", "v1", plural, singular, kind, namespaced, **kw)
+
+def builtin_resource(kind: BuiltinKind) -> Resource:
+    definition = builtin_schemas.definition_name(kind.group, kind.version, kind.kind)
+    return Resource(
+        kind.group, kind.version, kind.plural, kind.singular, kind.kind, kind.namespaced,
+        short_names=list(kind.short_names), categories=list(kind.categories),
+        status_subresource=any(s.name == "status" for s in kind.subresources), has_generation=kind.generation,
+        schema=builtin_schemas.structural_schema(definition) if definition else None,
+        verbs=list(kind.verbs), subresources=[s for s in kind.subresources if s.name != "status"],
+        definition=definition)
 
 
-BUILTIN_RESOURCES: list[Resource] = [
-    _core("namespaces", "namespace", "Namespace", False, short_names=["ns"], status_subresource=True),
-    _core("secrets", "secret", "Secret"),
-    _core("configmaps", "configmap", "ConfigMap", short_names=["cm"]),
-    _core("events", "event", "Event", short_names=["ev"]),
-    _core("serviceaccounts", "serviceaccount", "ServiceAccount", short_names=["sa"]),
-    _core("pods", "pod", "Pod", short_names=["po"], categories=["all"], status_subresource=True),
-    _core("services", "service", "Service", short_names=["svc"], categories=["all"], status_subresource=True),
-    Resource("apps", "v1", "deployments", "deployment", "Deployment", True, short_names=["deploy"],
-             categories=["all"], status_subresource=True, has_generation=True),
-    Resource("apps", "v1", "statefulsets", "statefulset", "StatefulSet", True, short_names=["sts"],
-             categories=["all"], status_subresource=True, has_generation=True),
-    Resource("apps", "v1", "daemonsets", "daemonset", "DaemonSet", True, short_names=["ds"],
-             categories=["all"], status_subresource=True, has_generation=True),
-    Resource("events.k8s.io", "v1", "events", "event", "Event", True, short_names=["ev"]),
-    Resource("coordination.k8s.io", "v1", "leases", "lease", "Lease", True),
-    Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions", "customresourcedefinition",
-             "CustomResourceDefinition", False, short_names=["crd", "crds"], categories=["api-extensions"],
-             status_subresource=True, has_generation=True),
-]
+@functools.cache
+def _builtin_resources() -> tuple[Resource, ...]:
+    return tuple(builtin_resource(kind) for kind in BUILTIN_KINDS)
+
+
+def builtin_resources() -> list[Resource]:
+    """The built-in kinds of a Kubernetes 1.32 cluster (loads their schemas on the first call)."""
+    return list(_builtin_resources())
+
+
+class _BuiltinResources(Sequence[Resource]):
+    """``BUILTIN_RESOURCES`` as a sequence that loads the schemas when first read, not at import."""
+
+    @overload
+    def __getitem__(self, index: int) -> Resource: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Resource]: ...
+    def __getitem__(self, index: int | slice) -> Resource | Sequence[Resource]:
+        return _builtin_resources()[index]
+
+    def __len__(self) -> int:
+        return len(_builtin_resources())
+
+
+BUILTIN_RESOURCES: Sequence[Resource] = _BuiltinResources()
 
 
 def resources_from_crd(crd: dict[str, Any]) -> list[Resource]:
@@ -123,9 +190,9 @@ def resources_from_crd(crd: dict[str, Any]) -> list[Resource]:
 class Registry:
     """Resources by group/version/plural and by kind; produces the discovery documents kubectl reads."""
 
-    def __init__(self, resources: Iterable[Resource] = BUILTIN_RESOURCES) -> None:
+    def __init__(self, resources: Iterable[Resource] | None = None) -> None:
         self._resources: dict[tuple[str, str, str], Resource] = {}
-        for resource in resources:
+        for resource in builtin_resources() if resources is None else resources:
             self.add(resource)
 
     def add(self, resource: Resource) -> None:
@@ -161,12 +228,17 @@ class Registry:
         return {"kind": "APIVersions", "versions": ["v1"],
                 "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}]}
 
+    def _ordered_groups(self) -> list[tuple[str, list[str]]]:
+        """Named groups as kube-apiserver lists them: built-in groups in its priority order, then
+        the others by name; each group's versions by version priority (the preferred one first)."""
+        found = self.group_versions()
+        found.pop("", None)
+        names = sorted(found, key=lambda g: (GROUP_ORDER.index(g) if g in GROUP_ORDER else len(GROUP_ORDER), g))
+        return [(name, sorted(found[name], key=_version_priority)) for name in names]
+
     def api_group_list_doc(self) -> dict[str, Any]:
         groups = []
-        for group, versions in sorted(self.group_versions().items()):
-            if not group:
-                continue
-            ordered = sorted(versions, key=_version_priority)
+        for group, ordered in self._ordered_groups():
             groups.append({
                 "name": group,
                 "versions": [{"groupVersion": f"{group}/{v}", "version": v} for v in ordered],
@@ -181,18 +253,46 @@ class Registry:
         return None
 
     def resource_list_doc(self, group: str, version: str) -> dict[str, Any] | None:
-        served = [r for r in self._resources.values() if r.group == group and r.version == version]
+        served = self._served(group, version)
         if not served:
             return None
         entries = [entry for r in sorted(served, key=lambda r: r.plural) for entry in r.discovery_entries()]
         return {"kind": "APIResourceList", "apiVersion": "v1",
                 "groupVersion": f"{group}/{version}" if group else version, "resources": entries}
 
+    def aggregated_discovery_doc(self, core: bool) -> dict[str, Any]:
+        """Aggregated discovery (apidiscovery.k8s.io/v2), what kubectl 1.32 asks /api and /apis for
+        first (Accept: AGGREGATED_DISCOVERY, ...): every group, version and resource in one answer.
+        ``core``: the /api document (the legacy group, unnamed), else the /apis one."""
+        groups = [("", ["v1"])] if core else self._ordered_groups()
+        items = []
+        for group, versions in groups:
+            metadata: dict[str, Any] = {"creationTimestamp": None}
+            if group:
+                metadata["name"] = group
+            items.append({"metadata": metadata, "versions": [
+                {"version": version, "freshness": "Current", "resources": [
+                    r.aggregated_entry() for r in sorted(self._served(group, version), key=lambda r: r.plural)]}
+                for version in versions]})
+        return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {},
+                "items": items}
+
+    def _served(self, group: str, version: str) -> list[Resource]:
+        return [r for r in self._resources.values() if r.group == group and r.version == version]
+
+
+# kube-apiserver's group order in discovery (its priority list; kubernetes/kubernetes
+# api/discovery/aggregated_v2.json shows it), which kubectl's RESTMapper follows.
+GROUP_ORDER = [
+    "apiregistration.k8s.io", "apps", "events.k8s.io", "authentication.k8s.io", "authorization.k8s.io",
+    "autoscaling", "batch", "certificates.k8s.io", "networking.k8s.io", "policy", "rbac.authorization.k8s.io",
+    "storage.k8s.io", "admissionregistration.k8s.io", "apiextensions.k8s.io", "scheduling.k8s.io",
+    "coordination.k8s.io", "node.k8s.io", "discovery.k8s.io", "flowcontrol.apiserver.k8s.io",
+]
+
 
 def _version_priority(version: str) -> tuple[int, int, int]:
     """Kubernetes version priority: GA > beta > alpha, higher numbers first."""
-    import re
-
     match = re.fullmatch(r"v(\d+)(?:(alpha|beta)(\d+))?", version)
     if not match:
         return (3, 0, 0)

@@ -2,16 +2,31 @@
 
 Follows "Extend the Kubernetes API with CustomResourceDefinitions": unknown fields are pruned
 unless ``x-kubernetes-preserve-unknown-fields``; ``default`` fills missing fields; the
-OpenAPI v3 keywords a structural schema allows are checked; ``x-kubernetes-validations`` CEL
-rules run with ``self`` (and ``oldSelf`` on updates, for transition rules) via cel-python.
+OpenAPI v3 keywords a structural schema allows are checked, ``format`` included (the formats
+kube-apiserver knows, kube-openapi's strfmt); ``x-kubernetes-validations`` CEL rules run with
+``self`` (and ``oldSelf`` on updates, for transition rules) via cel-python.
+
+:func:`process_object` is the one entry for every kind: built-in kinds are decoded and
+validated as their Go types are (validation.py), custom resources by their CRD's schema.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import functools
+import ipaddress
 import re
-from typing import Any
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from . import validation
+
+if TYPE_CHECKING:
+    from .resources import Resource
 
 _MISSING = object()
 _ROOT_KEEP = {"apiVersion", "kind", "metadata"}
@@ -168,6 +183,7 @@ class SchemaWalker:
             self.fail(field, "FieldValueNotSupported", f"Unsupported value: {_describe(value)}: supported values: "
                       f"{allowed}")
         if isinstance(value, str):
+            self._check_format(value, schema, field)
             if "pattern" in schema and not re.search(_go_anchors(schema["pattern"]), value):
                 self.fail(field, "FieldValueInvalid", f"Invalid value: {_describe(value)}: {field} in body should "
                           f"match '{schema['pattern']}'")
@@ -185,6 +201,14 @@ class SchemaWalker:
                 self.fail(field, "FieldValueInvalid", f"Invalid value: {value}: {field} in body should be less than "
                           f"or equal to {maximum}")
 
+    def _check_format(self, value: str, schema: dict[str, Any], field: str) -> None:
+        format_name = schema.get("format")
+        check = _FORMATS.get(str(format_name)) if format_name else None
+        if check is not None and not check(value):
+            # go-openapi's errors.InvalidType, as kube-apiserver words a format failure.
+            self.fail(field, "FieldValueInvalid", f"Invalid value: {_describe(value)}: {field} in body must be of "
+                      f"type {format_name}: {_describe(value)}")
+
     def _check_rules(self, value: Any, schema: dict[str, Any], field: str, old: Any) -> None:
         for rule in schema.get("x-kubernetes-validations") or []:
             expression = rule.get("rule", "")
@@ -197,6 +221,21 @@ class SchemaWalker:
                     target = f"{field}{rule['fieldPath']}" if field else rule["fieldPath"].lstrip(".")
                 message = error or rule.get("message") or f"failed rule: {expression}"
                 self.fail(target, "FieldValueInvalid", f"Invalid value: {_describe(value)}: {message}")
+
+
+def process_object(resource: Resource, obj: dict[str, Any], old: dict[str, Any] | None = None
+                   ) -> tuple[dict[str, Any], list[dict[str, str]], list[str]]:
+    """Decode, prune, default and validate one object of ``resource`` (a built-in kind or a custom
+    resource): (the object to store, 422 causes, unknown fields' paths for fieldValidation).
+    A body that does not decode into a built-in kind raises 400 BadRequest."""
+    metadata = obj.get("metadata") or {}
+    causes = validation.name_causes(resource, str(metadata.get("name") or ""))
+    causes += validation.annotation_causes(metadata.get("annotations"))
+    if resource.builtin:
+        decoded, unknown = validation.decode(resource, obj)
+        return decoded, causes + validation.builtin_causes(resource, decoded, old), unknown
+    result, schema_causes, unknown = process(obj, resource.schema, old)
+    return result, causes + schema_causes, unknown
 
 
 def process(obj: dict[str, Any], schema: dict[str, Any] | None, old: dict[str, Any] | None = None
@@ -215,3 +254,61 @@ def _go_anchors(pattern: str) -> str:
     if pattern.endswith("$") and not pattern.endswith("\\$"):
         return pattern[:-1] + r"\Z"
     return pattern
+
+
+# -- formats (kube-openapi pkg/validation/strfmt, the formats a CRD schema may use) --------------------
+
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:?\d{2})")
+_HOSTNAME = re.compile(r"(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}"
+                       r"[A-Za-z0-9])?)*\.?")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_MAC = re.compile(r"([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}")
+_DURATION = re.compile(r"(\d+(\.\d+)?\s*(ns|us|µs|ms|s|m|h|d|w)\s*)+")
+
+
+def _parses(parse: Callable[[str], object]) -> Callable[[str], bool]:
+    def check(value: str) -> bool:
+        try:
+            parse(value)
+        except ValueError:
+            return False
+        return True
+    return check
+
+
+def _date_time(value: str) -> bool:
+    if not _DATE_TIME.fullmatch(value):
+        return False
+    return _parses(lambda v: datetime.fromisoformat(re.sub(r"[Zz]$", "+00:00", v.replace("t", "T"))))(value)
+
+
+def _base64(value: str) -> bool:
+    try:
+        base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
+def _uuid(version: int | None) -> Callable[[str], bool]:
+    pattern = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
+
+    def check(value: str) -> bool:
+        return bool(pattern.fullmatch(value)) and (version is None or uuid.UUID(value).version == version)
+    return check
+
+
+_FORMATS: dict[str, Callable[[str], bool]] = {
+    "date-time": _date_time,
+    "datetime": _date_time,
+    "date": lambda v: bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", v)) and _parses(date.fromisoformat)(v),
+    "byte": _base64,
+    "uuid": _uuid(None), "uuid3": _uuid(3), "uuid4": _uuid(4), "uuid5": _uuid(5),
+    "ipv4": _parses(ipaddress.IPv4Address),
+    "ipv6": _parses(ipaddress.IPv6Address),
+    "cidr": _parses(lambda v: ipaddress.ip_network(v, strict=False)),
+    "hostname": lambda v: bool(_HOSTNAME.fullmatch(v)),
+    "email": lambda v: bool(_EMAIL.fullmatch(v)),
+    "mac": lambda v: bool(_MAC.fullmatch(v)),
+    "duration": lambda v: bool(_DURATION.fullmatch(v)),
+}

@@ -12,13 +12,15 @@ from aiohttp import web
 
 from tokensync.clock import Clock
 
-from . import bodies, openapi, tables
-from .errors import ApiError, bad_request, invalid
+from . import bodies, openapi, reviews, tables
+from .apply_handler import ApplyRequest, decode_configuration, serve_apply
+from .errors import ApiError, bad_request, conflict, invalid
 from .faults import Faults
 from .patching import json_patch, merge_patch, strategic_merge_patch
-from .resources import Resource
+from .resources import AGGREGATED_DISCOVERY, Resource, wants_aggregated_discovery
 from .selectors import parse_field_selector, parse_label_selector
 from .store import Store, WatchEvent
+from .write_options import WriteOptions, write_options
 
 VERSION_INFO = {"major": "1", "minor": "32", "gitVersion": "v1.32.0-tokensync-emulator", "gitCommit": "emulator",
                 "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.23",
@@ -26,6 +28,7 @@ VERSION_INFO = {"major": "1", "minor": "32", "gitVersion": "v1.32.0-tokensync-em
 MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 STRATEGIC_PATCH = "application/strategic-merge-patch+json"
+APPLY_PATCH = "application/apply-patch+yaml"
 _NOT_FOUND = ApiError(404, "NotFound", "the server could not find the requested resource")
 
 
@@ -53,10 +56,6 @@ def _filtered_type(event: WatchEvent, selected: Callable[[dict[str, Any]], bool]
     return "DELETED" if before else None
 
 
-def _strict(request: web.Request) -> bool:
-    return request.query.get("fieldValidation") == "Strict"
-
-
 def _dry_run(values: list[str], options_kind: str) -> bool:
     """``dryRun``: absent, or "All" (the only value kube-apiserver knows). Anything else fails the
     request options' validation (ValidateDryRun): 422 Invalid on ``<Verb>Options.meta.k8s.io``."""
@@ -68,16 +67,56 @@ def _dry_run(values: list[str], options_kind: str) -> bool:
     return bool(values)
 
 
-def _query_dry_run(request: web.Request, options_kind: str) -> bool:
-    return _dry_run(request.query.getall("dryRun", []), options_kind)
+def _options(request: web.Request, options_kind: str, *, apply: bool = False) -> WriteOptions:
+    """A write's validated options and its manager (fieldManager, else the User-Agent's prefix)."""
+    return write_options(options_kind, request.query, request.query.getall("dryRun", []),
+                         request.headers.get("User-Agent", ""), apply=apply)
 
 
 def _json(body: Any, status: int = 200) -> web.Response:
     return web.Response(status=status, text=json.dumps(body), content_type="application/json")
 
 
+def _warned(response: web.Response, request: web.Request, warnings: list[str]) -> web.Response:
+    """fieldValidation=Warn (the default when absent): one Warning header per unknown field dropped."""
+    if request.query.get("fieldValidation", "Warn") == "Warn":
+        for value in warnings:
+            response.headers.add("Warning", value)
+    return response
+
+
+def _verb(method: str, target: Target, request: web.Request) -> str | None:
+    """The API verb of a request (what discovery lists and ``Resource.verbs`` holds)."""
+    if target.name is None:
+        if method == "GET":
+            return "watch" if request.query.get("watch") in ("true", "1") else "list"
+        return {"POST": "create", "DELETE": "deletecollection"}.get(method)
+    return {"GET": "get", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(method)
+
+
 def _error(error: ApiError) -> web.Response:
     return _json(error.status(), error.code)
+
+
+def _check_uid(target: Target, current: dict[str, Any], sent: Any, *, patch: bool) -> None:
+    """A uid in the body must be the object's: it is how a client makes sure it writes the object it
+    read, not one deleted and created again under the same name. A PUT's uid is a storage
+    precondition (rest.DefaultUpdatedObjectInfo.Preconditions): 409 "Precondition failed". A
+    patched object's uid is checked as immutable metadata (ValidateObjectMetaUpdate): 422."""
+    metadata = sent.get("metadata") if isinstance(sent, dict) else None
+    uid = metadata.get("uid") if isinstance(metadata, dict) else None
+    actual = current["metadata"]["uid"]
+    if not uid or uid == actual:
+        return
+    resource, name = target.resource, str(target.name)
+    if patch:
+        raise invalid(resource.group, resource.kind, name, [{
+            "reason": "FieldValueInvalid", "field": "metadata.uid",
+            "message": f'Invalid value: "{uid}": field is immutable'}])
+    raise conflict(resource.group, resource.plural, name,
+                   f"StorageError: invalid object, Code: 4, Key: /registry/{resource.plural}/{target.namespace or ''}/"
+                   f"{name}, ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: UID in precondition: {uid}, "
+                   f"UID in object meta: {actual}")
 
 
 class ApiServer:
@@ -93,6 +132,7 @@ class ApiServer:
         self.app.router.add_get("/version", self._version)
         for probe in ("/healthz", "/readyz", "/livez"):
             self.app.router.add_get(probe, self._ok)
+        self.app.router.add_get("/openapi/v2", self._openapi_v2)
         self.app.router.add_get("/openapi/v3", self._openapi_root)
         self.app.router.add_get("/openapi/v3/{gv:.*}", self._openapi_gv)
         self.app.router.add_route("*", "/api{tail:.*}", self._dispatch)
@@ -122,6 +162,12 @@ class ApiServer:
     async def _ok(self, request: web.Request) -> web.Response:
         return web.Response(text="ok")
 
+    async def _openapi_v2(self, request: web.Request) -> web.Response:
+        if not openapi.v2_acceptable(request.headers.get("Accept", "")):
+            # client-go asks for protobuf only; 406 makes it fall back as with a server without v2.
+            raise ApiError(406, "NotAcceptable", "only the following media types are accepted: application/json")
+        return _json(openapi.v2_document(self.store.registry))
+
     async def _openapi_root(self, request: web.Request) -> web.Response:
         return _json(openapi.root_document(self.store.registry))
 
@@ -144,10 +190,14 @@ class ApiServer:
         registry = self.store.registry
         if segments[0] == "api":
             if len(segments) == 1:
+                if wants_aggregated_discovery(request.headers.get("Accept", "")):
+                    return self._aggregated(core=True)
                 return _json(registry.api_versions_doc(f"{request.host}"))
             group, version, rest = "", segments[1], segments[2:]
         else:
             if len(segments) == 1:
+                if wants_aggregated_discovery(request.headers.get("Accept", "")):
+                    return self._aggregated(core=False)
                 return _json(registry.api_group_list_doc())
             if len(segments) == 2:
                 group_doc = registry.api_group_doc(segments[1])
@@ -164,6 +214,11 @@ class ApiServer:
             return _json(listing)
         target = self._target(group, version, rest)
         return await self._serve(request, target)
+
+    def _aggregated(self, *, core: bool) -> web.Response:
+        document = self.store.registry.aggregated_discovery_doc(core)
+        return web.Response(text=json.dumps(document), headers={"Content-Type": AGGREGATED_DISCOVERY,
+                                                                 "Vary": "Accept"})
 
     def _target(self, group: str, version: str, rest: list[str]) -> Target:
         namespace: str | None = None
@@ -185,18 +240,22 @@ class ApiServer:
     async def _serve(self, request: web.Request, target: Target) -> web.StreamResponse:
         method = request.method
         resource = target.resource
+        if target.subresource is None and _verb(method, target, request) not in resource.verbs:
+            raise _not_allowed()  # e.g. GET on a review kind, POST on componentstatuses
+        if method == "POST" and target.name is None and reviews.is_review(resource):
+            return _json(reviews.review_response(resource, await self._body(request)), 201)
         if target.name is None:
             if method == "GET":
                 if request.query.get("watch") in ("true", "1"):
                     return await self._watch(request, target)
                 return self._list(request, target)
             if method == "POST":
-                dry_run = _query_dry_run(request, "CreateOptions")
+                write = _options(request, "CreateOptions")
                 body = await self._body(request)
-                created = self.store.create(resource, target.namespace or "", body, strict=_strict(request),
-                                            dry_run=dry_run)
-                self._count(target, "create", dry_run)
-                return _json(created, 201)
+                created = self.store.create(resource, target.namespace or "", body, strict=write.strict,
+                                            dry_run=write.dry_run, manager=write.manager)
+                self._count(target, "create", write.dry_run)
+                return _warned(_json(created, 201), request, self.store.warnings)
             raise _not_allowed()
         namespace = target.namespace or ""
         if method == "GET":
@@ -206,13 +265,14 @@ class ApiServer:
                                           include_object=request.query.get("includeObject")))
             return _json(obj)
         if method == "PUT":
-            dry_run = _query_dry_run(request, "UpdateOptions")
+            write = _options(request, "UpdateOptions")
             body = await self._body(request)
+            _check_uid(target, self.store.get(resource, namespace, target.name), body, patch=False)
             updated = self.store.update(resource, namespace, target.name, body, subresource=target.subresource,
-                                        require_resource_version=not resource.builtin, strict=_strict(request),
-                                        dry_run=dry_run)
-            self._count(target, "update", dry_run)
-            return _json(updated)
+                                        require_resource_version=not resource.builtin, strict=write.strict,
+                                        dry_run=write.dry_run, manager=write.manager)
+            self._count(target, "update", write.dry_run)
+            return _warned(_json(updated), request, self.store.warnings)
         if method == "PATCH":
             return await self._patch(request, target)
         if method == "DELETE" and target.subresource is None:
@@ -262,12 +322,13 @@ class ApiServer:
         assert target.name is not None
         content_type = request.headers.get("Content-Type", "").split(";")[0].strip()
         resource = target.resource
-        if content_type not in (MERGE_PATCH, JSON_PATCH, STRATEGIC_PATCH) or (
-                content_type == STRATEGIC_PATCH and not resource.builtin):
-            raise ApiError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - accepted "
-                                                        f"media types include: {JSON_PATCH}, {MERGE_PATCH}"
-                                                        + (f", {STRATEGIC_PATCH}" if resource.builtin else ""))
-        dry_run = _query_dry_run(request, "PatchOptions")
+        accepted = [JSON_PATCH, MERGE_PATCH, *([STRATEGIC_PATCH] if resource.builtin else []), APPLY_PATCH]
+        if content_type not in accepted:
+            raise ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
+                                                        f"accepted media types include: {', '.join(accepted)}")
+        if content_type == APPLY_PATCH:
+            return await self._apply(request, target)
+        options = _options(request, "PatchOptions")
         patch = await self._body(request)
         current = self.store.get(resource, target.namespace or "", target.name)
         if content_type == JSON_PATCH:
@@ -280,10 +341,23 @@ class ApiServer:
             patched = strategic_merge_patch(current, patch)
         if not isinstance(patched, dict):
             raise bad_request("the patched object is not a JSON object")
+        _check_uid(target, current, patched, patch=True)
         updated = self.store.update(resource, target.namespace or "", target.name, patched,
-                                    subresource=target.subresource, strict=_strict(request), dry_run=dry_run)
-        self._count(target, "patch", dry_run)
-        return _json(updated)
+                                    subresource=target.subresource, strict=options.strict, dry_run=options.dry_run,
+                                    manager=options.manager)
+        self._count(target, "patch", options.dry_run)
+        return _warned(_json(updated), request, self.store.warnings)
+
+    async def _apply(self, request: web.Request, target: Target) -> web.Response:
+        """Server-side apply (apply_handler.py): 201 when it created the object."""
+        assert target.name is not None
+        options = _options(request, "PatchOptions", apply=True)
+        config = decode_configuration(await request.read(), strict=options.strict)
+        answer, created = serve_apply(self.store, target.resource, config, ApplyRequest(
+            namespace=target.namespace or "", name=target.name, subresource=target.subresource,
+            manager=options.manager, force=bool(options.force), dry_run=options.dry_run))
+        self._count(target, "patch", options.dry_run)
+        return _json(answer, 201 if created else 200)
 
     async def _watch(self, request: web.Request, target: Target) -> web.StreamResponse:
         label_match = parse_label_selector(request.query.get("labelSelector"))

@@ -21,17 +21,28 @@ from typing import Any
 
 from tokensync.clock import Clock
 
+from . import managed_fields as managed_fields_module
 from . import schema as schemas
+from . import validation
 from .errors import ApiError, already_exists, bad_request, conflict, gone, invalid, not_found
 from .resources import Registry, Resource, resources_from_crd
+from .structured_merge import TypedError
 
 ObjectKey = tuple[str, str]  # (namespace or "", name)
+ManagedEntries = list[dict[str, Any]]  # metadata.managedFields
 StoreKey = tuple[str, str]  # (group, plural)
-_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 _SERVER_METADATA = ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "generation",
                     "deletionGracePeriodSeconds", "managedFields", "selfLink")
 CRD_KEY: StoreKey = ("apiextensions.k8s.io", "customresourcedefinitions")
+# Writes made through the Python accessors (KubernetesEmulator.create/apply/patch...) rather than
+# HTTP: kube-apiserver always has a manager (fieldManager or User-Agent), so they get this one.
+IN_PROCESS_MANAGER = "emulator"
+# What the server's own writes are recorded as: the CRD controllers' status updates run inside
+# kube-apiserver, the garbage collector in kube-controller-manager.
+APISERVER_MANAGER = "kube-apiserver"
+CONTROLLER_MANAGER = "kube-controller-manager"
 NAMESPACE_KEY: StoreKey = ("", "namespaces")
+_ABSENT = object()
 
 
 @dataclass(frozen=True)
@@ -57,7 +68,8 @@ class Watcher:
         return self.namespace is None or event.obj.get("metadata", {}).get("namespace") == self.namespace
 
 
-def _timestamp(clock: Clock) -> str:
+def timestamp(clock: Clock) -> str:
+    """RFC 3339 to the second, as metav1.Time serializes."""
     return clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -75,6 +87,7 @@ class Store:
         self._history_floor = 1  # events after this resourceVersion are all in the history
         self._watchers: set[Watcher] = set()
         self.on_removed: list[Callable[[Resource, dict[str, Any]], None]] = []
+        self.warnings: list[str] = []  # Warning header values of the last write (unknown fields dropped)
         for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
             self.create(self._ns_resource(), "", {"metadata": {"name": name}})
 
@@ -129,11 +142,6 @@ class Store:
                   strict: bool = False) -> dict[str, Any]:
         name = obj["metadata"].get("name", "")
         causes: list[dict[str, str]] = []
-        if not _NAME_RE.match(name) or len(name) > 253:
-            causes.append({"reason": "FieldValueInvalid", "field": "metadata.name",
-                           "message": f'Invalid value: "{name}": a lowercase RFC 1123 subdomain must consist of lower '
-                                      "case alphanumeric characters, '-' or '.', and must start and end with an "
-                                      "alphanumeric character"})
         for section in ("labels", "annotations"):
             values = obj["metadata"].get(section)
             if values is not None and (not isinstance(values, dict)
@@ -143,14 +151,16 @@ class Store:
         causes.extend(_label_causes(obj["metadata"].get("labels")))
         if resource.key in (("", "secrets"), ("", "configmaps")):
             causes.extend(_data_causes(obj))
-        if not resource.builtin:
-            obj, schema_causes, unknown = schemas.process(obj, resource.schema, old)
-            if strict and unknown:
-                # fieldValidation=Strict (kubectl's default): unknown fields are a decoding error.
-                listed = ", ".join(f'unknown field "{path}"' for path in unknown)
-                raise bad_request(f'{resource.kind} in version "{resource.version}" cannot be handled as a '
-                                  f"{resource.kind}: strict decoding error: {listed}")
-            causes.extend(schema_causes)
+        # Every kind: names per kind, built-in kinds decoded and validated as their Go types are,
+        # custom resources by their CRD schema (schema.process_object).
+        obj, schema_causes, unknown = schemas.process_object(resource, obj, old)
+        if strict and unknown:
+            # fieldValidation=Strict (kubectl's default): unknown fields are a decoding error.
+            listed = ", ".join(f'unknown field "{path}"' for path in unknown)
+            raise bad_request(f'{resource.kind} in version "{resource.version}" cannot be handled as a '
+                              f"{resource.kind}: strict decoding error: {listed}")
+        self.warnings = validation.unknown_field_warnings(unknown)  # fieldValidation=Warn (the default)
+        causes.extend(schema_causes)
         if causes:
             raise invalid(resource.group, resource.kind, name, causes)
         return obj
@@ -180,6 +190,42 @@ class Store:
         skip = ("metadata", "status") if resource.status_subresource else ("metadata",)
         return _without(obj, *skip, "apiVersion", "kind")
 
+    # -- managedFields -----------------------------------------------------------------------------
+
+    def _own(self, resource: Resource, old: Mapping[str, Any] | None, new: dict[str, Any],
+             managed: managed_fields_module.Managed, *, manager: str | None, subresource: str | None) -> None:
+        """Record an Update by ``manager`` from ``old`` (None: a create) to ``new`` in new's managedFields.
+
+        An object the schema cannot type (a keyed list item without its key) keeps the live
+        managedFields, as FieldManager.UpdateNoErrors does: the write itself goes through."""
+        try:
+            managed = managed_fields_module.record_update(
+                resource, old, new, managed, manager=IN_PROCESS_MANAGER if manager is None else manager,
+                subresource=subresource, now=timestamp(self.clock))
+        except TypedError:
+            managed = managed_fields_module.of_object(old)
+        self._set_managed(new, managed_fields_module.encode(managed))
+
+    @staticmethod
+    def _set_managed(obj: dict[str, Any], entries: ManagedEntries) -> None:
+        if entries:
+            obj["metadata"]["managedFields"] = entries
+        else:
+            obj["metadata"].pop("managedFields", None)
+
+    def _accept_crd_owned(self, crd: dict[str, Any]) -> None:
+        """Register the CRD and set its status as the apiextensions controllers do: through the
+        status subresource, as manager kube-apiserver."""
+        old = dict(crd)  # _accept_crd replaces crd["status"]: this keeps the status before
+        self._accept_crd(crd)
+        self._own(self._crd_resource(), old, crd, managed_fields_module.of_object(crd), manager=APISERVER_MANAGER,
+                  subresource="status")
+
+    def _crd_resource(self) -> Resource:
+        resource = self.registry.get("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+        assert resource is not None
+        return resource
+
     # -- reads -------------------------------------------------------------------------------------
 
     def get(self, resource: Resource, namespace: str, name: str) -> dict[str, Any]:
@@ -187,6 +233,11 @@ class Store:
         if obj is None:
             raise not_found(resource.group, resource.plural, name)
         return self.present(resource, obj)
+
+    def stored(self, resource: Resource, namespace: str, name: str) -> dict[str, Any] | None:
+        """A copy of the stored object, or None: for writes that must know whether it exists."""
+        obj = self._bucket(resource).get((namespace if resource.namespaced else "", name))
+        return copy.deepcopy(obj) if obj is not None else None
 
     def list(self, resource: Resource, namespace: str | None,
              label_match: Callable[[Mapping[str, str]], bool] = lambda _: True,
@@ -201,13 +252,18 @@ class Store:
     # -- writes ------------------------------------------------------------------------------------
 
     def create(self, resource: Resource, namespace: str, body: Mapping[str, Any], *,
-               strict: bool = False, dry_run: bool = False) -> dict[str, Any]:
+               strict: bool = False, dry_run: bool = False, manager: str | None = None,
+               managed_fields: ManagedEntries | None = None) -> dict[str, Any]:
         """POST semantics. ``dry_run`` (``dryRun=All``): every check and default, the would-be object
-        returned, nothing stored (no resourceVersion, no event, no CRD registration)."""
+        returned, nothing stored (no resourceVersion, no event, no CRD registration).
+
+        ``manager`` is recorded in managedFields as the creator (an Update); a server-side apply
+        passes the ``managed_fields`` it computed instead."""
         obj = copy.deepcopy(dict(body))
         if not isinstance(obj.get("metadata", {}), dict):
             raise bad_request("metadata must be an object")
         metadata = obj.setdefault("metadata", {})
+        requested = metadata.get("managedFields")
         for key in _SERVER_METADATA:
             metadata.pop(key, None)
         if resource.namespaced:
@@ -237,14 +293,19 @@ class Store:
         obj = self._validate(resource, obj, None, strict)
         metadata = obj["metadata"]
         metadata["uid"] = str(uuid.uuid4())
-        metadata["creationTimestamp"] = _timestamp(self.clock)
+        metadata["creationTimestamp"] = timestamp(self.clock)
         if resource.has_generation:
             metadata["generation"] = 1
+        if managed_fields is None:
+            managed = managed_fields_module.live_or_requested(None, requested, None)
+            self._own(resource, None, obj, managed, manager=manager, subresource=None)
+        else:
+            self._set_managed(obj, copy.deepcopy(managed_fields))
         if dry_run:
             # A real server's dry-run create answers with uid and timestamps but no resourceVersion.
             return self.present(resource, obj)
         if resource.key == CRD_KEY:
-            self._accept_crd(obj)
+            self._accept_crd_owned(obj)
         metadata["resourceVersion"] = str(self._next_rv())
         self._bucket(resource)[(namespace, metadata["name"])] = obj
         self._emit(resource, "ADDED", obj)
@@ -254,9 +315,14 @@ class Store:
 
     def update(self, resource: Resource, namespace: str, name: str, body: Mapping[str, Any], *,
                subresource: str | None = None, require_resource_version: bool = False,
-               strict: bool = False, dry_run: bool = False) -> dict[str, Any]:
+               strict: bool = False, dry_run: bool = False, manager: str | None = None,
+               managed_fields: ManagedEntries | None = None) -> dict[str, Any]:
         """PUT semantics (also the last step of every PATCH). ``dry_run``: the would-be object (at the
-        current resourceVersion) is returned and nothing is stored."""
+        current resourceVersion) is returned and nothing is stored.
+
+        ``manager`` takes ownership of what it changes (managedFields, an Update); the body's own
+        managedFields replace the live ones when given (``[]`` resets them); a server-side apply
+        passes the ``managed_fields`` it computed instead."""
         namespace = namespace if resource.namespaced else ""
         current = self._bucket(resource).get((namespace, name))
         if current is None:
@@ -265,6 +331,7 @@ class Store:
         metadata = new.get("metadata")
         if not isinstance(metadata, dict):
             raise bad_request("metadata must be an object")
+        requested = metadata.get("managedFields", _ABSENT)
         if metadata.get("name", name) != name:
             raise bad_request(f'the name of the object ({metadata.get("name")}) does not match the name on the URL '
                               f"({name})")
@@ -305,6 +372,12 @@ class Store:
                 raise ApiError(422, "Forbidden", f"no new finalizers can be added if the object is being deleted, "
                                                  f"found new finalizers {sorted(added)}")
         new = self._validate(resource, new, current, strict and subresource is None)
+        if managed_fields is None:
+            managed = managed_fields_module.live_or_requested(
+                current, None if requested is _ABSENT else requested, subresource)
+            self._own(resource, current, new, managed, manager=manager, subresource=subresource)
+        else:
+            self._set_managed(new, copy.deepcopy(managed_fields))
         if new == current:
             return self.present(resource, current)  # a no-op write: no new resourceVersion, no event.
         if resource.has_generation and self._spec_part(resource, new) != self._spec_part(resource, current):
@@ -312,7 +385,7 @@ class Store:
         if dry_run:
             return self.present(resource, new)
         if resource.key == CRD_KEY:
-            self._accept_crd(new)
+            self._accept_crd_owned(new)
         new["metadata"]["resourceVersion"] = str(self._next_rv())
         self._bucket(resource)[(namespace, name)] = new
         if new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers"):
@@ -362,7 +435,7 @@ class Store:
 
     def _marked_for_deletion(self, resource: Resource, current: Mapping[str, Any]) -> dict[str, Any]:
         marked = copy.deepcopy(dict(current))
-        marked["metadata"]["deletionTimestamp"] = _timestamp(self.clock)
+        marked["metadata"]["deletionTimestamp"] = timestamp(self.clock)
         marked["metadata"]["deletionGracePeriodSeconds"] = 0
         if resource.has_generation:
             marked["metadata"]["generation"] = int(marked["metadata"].get("generation", 1)) + 1
@@ -392,6 +465,8 @@ class Store:
                     orphan["metadata"]["ownerReferences"] = kept
                 else:
                     orphan["metadata"].pop("ownerReferences", None)
+                self._own(resource, obj, orphan, managed_fields_module.of_object(obj), manager=CONTROLLER_MANAGER,
+                          subresource=None)
                 orphan["metadata"]["resourceVersion"] = str(self._next_rv())
                 bucket[object_key] = orphan
                 self._emit(resource, "MODIFIED", orphan, obj)
@@ -501,7 +576,7 @@ class Store:
 
     def _accept_crd(self, crd: dict[str, Any]) -> None:
         spec = crd.get("spec") or {}
-        now = _timestamp(self.clock)
+        now = timestamp(self.clock)
         names = dict(spec.get("names") or {})
         names.setdefault("singular", names.get("kind", "").lower())
         names.setdefault("listKind", f"{names.get('kind', '')}List")
