@@ -14,7 +14,8 @@ async def test_core_discovery(kube_api: KubeApi) -> None:
     assert (await kube_api.get("/api")).body["versions"] == ["v1"]
     resources = {r["name"]: r for r in (await kube_api.get("/api/v1")).body["resources"]}
     assert resources["namespaces"]["shortNames"] == ["ns"] and resources["namespaces"]["namespaced"] is False
-    assert resources["secrets"]["verbs"] == ["create", "delete", "get", "list", "patch", "update", "watch"]
+    assert resources["secrets"]["verbs"] == ["create", "delete", "deletecollection", "get", "list", "patch",
+                                                   "update", "watch"]
     # Subresources are listed without short names or categories, so kubectl never matches them by name.
     assert "shortNames" not in resources["namespaces/status"]
 

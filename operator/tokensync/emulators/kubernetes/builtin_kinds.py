@@ -19,7 +19,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-CRUD = ("create", "delete", "get", "list", "patch", "update", "watch")
+CRUD = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 CREATE_ONLY = ("create",)
 READ_ONLY = ("get", "list")
 GET_PATCH_UPDATE = ("get", "patch", "update")

@@ -11,7 +11,7 @@ from typing import Any, overload
 from . import builtin_schemas
 from .builtin_kinds import BUILTIN_KINDS, CRUD, STATUS, BuiltinKind, Subresource
 
-ALL_VERBS = list(CRUD)  # what the emulator serves on an ordinary kind (a cluster also has deletecollection)
+ALL_VERBS = list(CRUD)  # what the emulator serves on an ordinary kind, as a cluster lists them
 AGGREGATED_DISCOVERY = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 
 

@@ -1,7 +1,8 @@
 """Label and field selectors as LIST and WATCH accept them (``labelSelector``, ``fieldSelector``).
 
 Grammar from the Kubernetes docs "Labels and Selectors": ``k=v``, ``k==v``, ``k!=v``,
-``k in (a,b)``, ``k notin (a,b)``, ``k`` (exists) and ``!k`` (does not exist), comma-joined.
+``k in (a,b)``, ``k notin (a,b)``, ``k`` (exists), ``!k`` (does not exist), ``k>1`` and ``k<5`` (integer
+comparisons, apimachinery's labels.GreaterThan/LessThan), comma-joined.
 Field selectors ("Field Selectors" docs) take ``=``, ``==``, ``!=`` on the fields each kind supports.
 """
 
@@ -17,9 +18,10 @@ from .resources import Resource
 Matcher = Callable[[Mapping[str, str]], bool]
 FieldGetter = Callable[[Mapping[str, Any]], str]
 
-_SET_RE = re.compile(r"^\s*([^\s!=,()]+)\s+(in|notin)\s+\(([^)]*)\)\s*$")
-_EQ_RE = re.compile(r"^\s*([^\s!=,()]+)\s*(==|=|!=)\s*([^\s!=,()]*)\s*$")
-_EXISTS_RE = re.compile(r"^\s*(!?)\s*([^\s!=,()]+)\s*$")
+_SET_RE = re.compile(r"^\s*([^\s!=,()<>]+)\s+(in|notin)\s+\(([^)]*)\)\s*$")
+_EQ_RE = re.compile(r"^\s*([^\s!=,()<>]+)\s*(==|=|!=)\s*([^\s!=,()<>]*)\s*$")
+_CMP_RE = re.compile(r"^\s*([^\s!=,()<>]+)\s*([<>])\s*([^\s!=,()<>]*)\s*$")
+_EXISTS_RE = re.compile(r"^\s*(!?)\s*([^\s!=,()<>]+)\s*$")
 
 
 def _split_requirements(text: str) -> list[str]:
@@ -41,7 +43,32 @@ def _split_requirements(text: str) -> list[str]:
     return [p for p in parts if p.strip()]
 
 
+def _integer(text: str) -> int | None:
+    """strconv.ParseInt(text, 10, 64), or None."""
+    if not re.fullmatch(r"[+-]?[0-9]+", text):
+        return None
+    value = int(text)
+    return value if -(2**63) <= value < 2**63 else None
+
+
+def _comparison(key: str, op: str, raw: str) -> Matcher:
+    """``Gt``/``Lt`` (labels.NewRequirement, Requirement.Matches): the value must be an integer; a label
+    matches when present, an integer, and greater (less) than it."""
+    bound = _integer(raw)
+    if bound is None:
+        raise bad_request(f'unable to parse requirement: values[0]: Invalid value: "{raw}": '
+                          "for 'Gt', 'Lt' operators, the value must be an integer")
+
+    def matches(labels: Mapping[str, str]) -> bool:
+        value = _integer(labels[key]) if key in labels else None
+        return value is not None and (value > bound if op == ">" else value < bound)
+
+    return matches
+
+
 def _requirement(text: str) -> Matcher:
+    if match := _CMP_RE.match(text):
+        return _comparison(*match.groups())
     if match := _SET_RE.match(text):
         key, op, raw = match.groups()
         values = {v.strip() for v in raw.split(",") if v.strip()}

@@ -12,14 +12,24 @@ from aiohttp import web
 
 from tokensync.clock import Clock
 
-from . import bodies, openapi, reviews, tables
+from . import bodies, openapi, reviews, scale, tables
 from .apply_handler import ApplyRequest, decode_configuration, serve_apply
 from .errors import ApiError, bad_request, conflict, invalid
 from .faults import Faults
+from .list_options import (
+    ExpiredContinue,
+    Page,
+    Snapshots,
+    decode_continue,
+    page,
+    parse_limit,
+    validate_list,
+    validate_watch,
+)
 from .patching import json_patch, merge_patch, strategic_merge_patch
 from .resources import AGGREGATED_DISCOVERY, Resource, wants_aggregated_discovery
 from .selectors import parse_field_selector, parse_label_selector
-from .store import Store, WatchEvent
+from .store import Store, Watcher, WatchEvent
 from .write_options import WriteOptions, write_options
 
 VERSION_INFO = {"major": "1", "minor": "32", "gitVersion": "v1.32.0-tokensync-emulator", "gitCommit": "emulator",
@@ -30,6 +40,7 @@ JSON_PATCH = "application/json-patch+json"
 STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
 _NOT_FOUND = ApiError(404, "NotFound", "the server could not find the requested resource")
+INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 
 
 @dataclass
@@ -126,6 +137,7 @@ class ApiServer:
         self.clock = clock
         self.bookmark_interval = bookmark_interval
         self.requests: list[tuple[str, str]] = []
+        self._snapshots = Snapshots()
         self.responses: list[tuple[str, str, int]] = []  # (method, path?query, status)
         # A real API server takes request bodies up to 3 MiB (a 1 MiB Secret, base64 and JSON).
         self.app = web.Application(middlewares=[self._middleware], client_max_size=3 * 1024 * 1024)
@@ -231,7 +243,8 @@ class ApiServer:
             raise _NOT_FOUND
         name = rest[1] if len(rest) > 1 else None
         subresource = rest[2] if len(rest) > 2 else None
-        if subresource is not None and not (subresource == "status" and resource.status_subresource):
+        if subresource is not None and not ((subresource == "status" and resource.status_subresource)
+                                            or (subresource == "scale" and scale.has_scale(resource))):
             raise _NOT_FOUND
         if resource.namespaced and name is not None and namespace is None:
             raise _NOT_FOUND
@@ -240,8 +253,13 @@ class ApiServer:
     async def _serve(self, request: web.Request, target: Target) -> web.StreamResponse:
         method = request.method
         resource = target.resource
-        if target.subresource is None and _verb(method, target, request) not in resource.verbs:
+        verb = _verb(method, target, request)
+        if verb == "deletecollection" and {"delete", "list"} <= set(resource.verbs):
+            return await self._delete_collection(request, target)
+        if target.subresource is None and verb not in resource.verbs:
             raise _not_allowed()  # e.g. GET on a review kind, POST on componentstatuses
+        if target.subresource == "scale":
+            return await self._scale(request, target)
         if method == "POST" and target.name is None and reviews.is_review(resource):
             return _json(reviews.review_response(resource, await self._body(request)), 201)
         if target.name is None:
@@ -276,15 +294,7 @@ class ApiServer:
         if method == "PATCH":
             return await self._patch(request, target)
         if method == "DELETE" and target.subresource is None:
-            options = await self._body(request) if request.can_read_body else {}
-            if not isinstance(options, dict):
-                raise bad_request("DeleteOptions must be a JSON object")
-            # client-go sends DeleteOptions (dryRun included) as the body; the query works too.
-            body_dry_run = options.get("dryRun") or []
-            if not isinstance(body_dry_run, list):
-                raise bad_request("DeleteOptions.dryRun must be a list of strings")
-            dry_run = _dry_run([str(v) for v in body_dry_run] + request.query.getall("dryRun", []), "DeleteOptions")
-            propagation = options.get("propagationPolicy") or request.query.get("propagationPolicy") or "Background"
+            options, dry_run, propagation = await self._delete_options(request)
             obj, removed = self.store.delete(resource, namespace, target.name,
                                              preconditions=options.get("preconditions"), propagation=propagation,
                                              dry_run=dry_run)
@@ -295,6 +305,55 @@ class ApiServer:
                                           "uid": obj["metadata"]["uid"]}})
             return _json(obj, 200)
         raise _not_allowed()
+
+    async def _delete_options(self, request: web.Request) -> tuple[dict[str, Any], bool, str]:
+        """DeleteOptions from the body (as client-go sends them, dryRun included) or the query."""
+        options = await self._body(request) if request.can_read_body else {}
+        if not isinstance(options, dict):
+            raise bad_request("DeleteOptions must be a JSON object")
+        body_dry_run = options.get("dryRun") or []
+        if not isinstance(body_dry_run, list):
+            raise bad_request("DeleteOptions.dryRun must be a list of strings")
+        dry_run = _dry_run([str(v) for v in body_dry_run] + request.query.getall("dryRun", []), "DeleteOptions")
+        propagation = options.get("propagationPolicy") or request.query.get("propagationPolicy") or "Background"
+        return options, dry_run, str(propagation)
+
+    async def _delete_collection(self, request: web.Request, target: Target) -> web.Response:
+        """deletecollection (registry Store.DeleteCollection): LIST with the request's selectors, delete
+        each object, answer the <Kind>List of what was deleted (objects kept by finalizers as marked)."""
+        validate_list(request.query)
+        resource = target.resource
+        label_match = parse_label_selector(request.query.get("labelSelector"))
+        field_match = parse_field_selector(request.query.get("fieldSelector"), resource)
+        _, dry_run, propagation = await self._delete_options(request)
+        items, resource_version = self.store.list(resource, target.namespace, label_match, field_match)
+        deleted = []
+        for item in items:
+            metadata = item["metadata"]
+            try:
+                obj, _ = self.store.delete(resource, metadata.get("namespace", ""), metadata["name"],
+                                           propagation=propagation, dry_run=dry_run)
+            except ApiError as error:
+                if error.code == 404:
+                    continue  # already collected (garbage collection of an earlier item): skipped, as there
+                raise
+            deleted.append(obj)
+            self._count(target, "delete", dry_run)
+        return _json({"kind": f"{resource.kind}List", "apiVersion": resource.api_version,
+                      "metadata": {"resourceVersion": str(resource_version)}, "items": deleted})
+
+    async def _scale(self, request: web.Request, target: Target) -> web.Response:
+        """GET, PUT, PATCH on <name>/scale: an autoscaling/v1 Scale (scale.py)."""
+        assert target.name is not None
+        verb = {"PUT": "update", "PATCH": "patch"}.get(request.method)
+        write = _options(request, f"{verb.title()}Options") if verb else None
+        answer = scale.serve_scale(self.store, target.resource, target.namespace or "", target.name,
+                                   method=request.method, raw=await request.read(),
+                                   content_type=request.headers.get("Content-Type", "").split(";")[0].strip(),
+                                   manager=write.manager if write else None, dry_run=bool(write and write.dry_run))
+        if verb and write:
+            self._count(target, verb, write.dry_run)
+        return _json(answer)
 
     def _count(self, target: Target, verb: str, dry_run: bool = False) -> None:
         if dry_run:
@@ -309,14 +368,63 @@ class ApiServer:
     # -- verbs -------------------------------------------------------------------------------------
 
     def _list(self, request: web.Request, target: Target) -> web.Response:
-        label_match = parse_label_selector(request.query.get("labelSelector"))
-        field_match = parse_field_selector(request.query.get("fieldSelector"), target.resource)
-        items, resource_version = self.store.list(target.resource, target.namespace, label_match, field_match)
+        validate_list(request.query)
+        chunk = self._chunk(request, target)
+        metadata: dict[str, Any] = {"resourceVersion": str(chunk.resource_version)}
+        if chunk.continue_token is not None:
+            metadata["continue"] = chunk.continue_token
+        if chunk.remaining is not None:
+            metadata["remainingItemCount"] = chunk.remaining
         if "as=Table" in request.headers.get("Accept", ""):
-            return _json(tables.table(target.resource, items, resource_version, self.clock,
-                                      include_object=request.query.get("includeObject")))
+            table = tables.table(target.resource, chunk.items, chunk.resource_version, self.clock,
+                                 include_object=request.query.get("includeObject"))
+            table["metadata"] = metadata
+            return _json(table)
         return _json({"kind": f"{target.resource.kind}List", "apiVersion": target.resource.api_version,
-                      "metadata": {"resourceVersion": str(resource_version)}, "items": items})
+                      "metadata": metadata, "items": chunk.items})
+
+    def _chunk(self, request: web.Request, target: Target) -> Page:
+        """The LIST's items, one chunk of them with ``limit``: the first page lists now and keeps the
+        snapshot; a ``continue`` pages on through the snapshot at its resourceVersion (etcd3 GetList).
+        resourceVersion=0 without continue is served whole, as the watch cache ignores ``limit``."""
+        query, resource, namespace = request.query, target.resource, target.namespace
+        label_text, field_text = query.get("labelSelector"), query.get("fieldSelector")
+        label_match = parse_label_selector(label_text)
+        field_match = parse_field_selector(field_text, resource)
+        limit, token, start_key = parse_limit(query), query.get("continue"), None
+        if token:
+            if query.get("resourceVersion") not in (None, "", "0"):
+                raise bad_request("specifying resource version is not allowed when using continue")
+            start_key, rv = decode_continue(token)
+            everything = self._snapshot(target, start_key, rv)
+        else:
+            everything, rv = self.store.list(resource, namespace)
+            self._check_exact(query, rv)
+            if query.get("resourceVersion") == "0":
+                limit = 0
+        selected = [o for o in everything
+                    if label_match(o["metadata"].get("labels") or {}) and field_match(o)]
+        chunk = page(resource, namespace, selected, rv, limit=limit, start_key=start_key,
+                     selected=bool(label_text or field_text))
+        if chunk.continue_token is not None:
+            self._snapshots.keep((resource.key, namespace, rv), everything)
+        return chunk
+
+    def _snapshot(self, target: Target, start_key: str, rv: int) -> list[dict[str, Any]]:
+        """The objects as of ``rv`` for a continue; gone once evicted or older than the event history
+        (etcd compaction): 410 Expired. rv -1 (an inconsistent continue) lists the objects as they are now."""
+        if rv < 0:
+            return self.store.list(target.resource, target.namespace)[0]
+        snapshot = self._snapshots.get((target.resource.key, target.namespace, rv))
+        if snapshot is None or rv < self.store._history_floor:
+            raise ExpiredContinue(start_key)
+        return snapshot
+
+    def _check_exact(self, query: Any, current: int) -> None:
+        """resourceVersionMatch=Exact serves only the current state here: any older rv is 410 as compacted."""
+        wanted = query.get("resourceVersion", "")
+        if query.get("resourceVersionMatch") == "Exact" and wanted != str(current):
+            raise ApiError(410, "Expired", f"too old resource version: {wanted} ({current})")
 
     async def _patch(self, request: web.Request, target: Target) -> web.Response:
         assert target.name is not None
@@ -359,7 +467,19 @@ class ApiServer:
         self._count(target, "patch", options.dry_run)
         return _json(answer, 201 if created else 200)
 
+    def _subscribe(self, request: web.Request, target: Target, watch_list: bool) -> tuple[Watcher, int | None]:
+        """A watcher, and for the watch-list protocol (sendInitialEvents=true) how many initial ADDED events
+        precede the bookmark annotated k8s.io/initial-events-end (apiserver cacher, watch-list)."""
+        since = request.query.get("resourceVersion")
+        if watch_list:
+            watcher = self.store.subscribe(target.resource, target.namespace, None)
+            return watcher, watcher.queue.qsize()
+        if request.query.get("sendInitialEvents") is not None and since in (None, "", "0"):
+            since = str(self.store.resource_version)  # sendInitialEvents=false: changes from now on only
+        return self.store.subscribe(target.resource, target.namespace, since), None
+
     async def _watch(self, request: web.Request, target: Target) -> web.StreamResponse:
+        watch_list = validate_watch(request.query)
         label_match = parse_label_selector(request.query.get("labelSelector"))
         field_match = parse_field_selector(request.query.get("fieldSelector"), target.resource)
         bookmarks = request.query.get("allowWatchBookmarks") in ("true", "1")
@@ -373,11 +493,20 @@ class ApiServer:
         async def send(event_type: str, obj: Any) -> None:
             await response.write(json.dumps({"type": event_type, "object": obj}).encode() + b"\n")
 
+        async def bookmark(annotations: dict[str, str] | None = None) -> None:
+            metadata: dict[str, Any] = {"resourceVersion": str(self.store.resource_version)}
+            if annotations:
+                metadata["annotations"] = annotations
+            await send("BOOKMARK", {"kind": target.resource.kind, "apiVersion": target.resource.api_version,
+                                    "metadata": metadata})
+
         try:
-            watcher = self.store.subscribe(target.resource, target.namespace, request.query.get("resourceVersion"))
+            watcher, initial = self._subscribe(request, target, watch_list)
         except ApiError as error:
             await send("ERROR", error.status())  # a real server reports 410 Gone inside the stream.
             return response
+        if initial == 0:
+            await bookmark({INITIAL_EVENTS_END: "true"})
         next_bookmark = loop.time() + self.bookmark_interval
         try:
             while True:
@@ -392,8 +521,7 @@ class ApiServer:
                     # out without the clock moving, and the stream would spin on bookmarks.
                     if deadline is not None and loop.time() >= deadline - 0.001:
                         break
-                    await send("BOOKMARK", {"kind": target.resource.kind, "apiVersion": target.resource.api_version,
-                                            "metadata": {"resourceVersion": str(self.store.resource_version)}})
+                    await bookmark()
                     next_bookmark = loop.time() + self.bookmark_interval
                     continue
                 if event is None:
@@ -403,6 +531,10 @@ class ApiServer:
                                             and field_match(o))
                 if event_type is not None:
                     await send(event_type, obj)
+                if initial is not None:
+                    initial -= 1
+                    if initial == 0:
+                        await bookmark({INITIAL_EVENTS_END: "true"})
         except ConnectionResetError:
             pass
         finally:

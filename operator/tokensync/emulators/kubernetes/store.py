@@ -14,7 +14,7 @@ import copy
 import re
 import secrets
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,8 +22,8 @@ from typing import Any
 from tokensync.clock import Clock
 
 from . import managed_fields as managed_fields_module
+from . import namespaces, validation, workloads
 from . import schema as schemas
-from . import validation
 from .errors import ApiError, already_exists, bad_request, conflict, gone, invalid, not_found
 from .resources import Registry, Resource, resources_from_crd
 from .structured_merge import TypedError
@@ -182,9 +182,9 @@ class Store:
                         "reason": "FieldValueInvalid", "field": f"data[{key}]",
                         "message": "Invalid value: illegal base64 data"}]) from exc
         elif resource.key == NAMESPACE_KEY:
-            obj.setdefault("spec", {"finalizers": ["kubernetes"]})
-            obj.setdefault("status", {"phase": "Active"})
             obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
+        elif workloads.is_workload(resource):
+            workloads.default_spec(resource, obj)
 
     def _spec_part(self, resource: Resource, obj: Mapping[str, Any]) -> dict[str, Any]:
         skip = ("metadata", "status") if resource.status_subresource else ("metadata",)
@@ -289,6 +289,8 @@ class Store:
         if resource.status_subresource and resource.key != NAMESPACE_KEY:
             obj.pop("status", None)  # status is the controller's: dropped on create.
         obj["apiVersion"], obj["kind"] = resource.api_version, resource.kind
+        if resource.key == NAMESPACE_KEY:
+            namespaces.prepare_for_create(obj)
         self._normalize_builtin(resource, obj)
         obj = self._validate(resource, obj, None, strict)
         metadata = obj["metadata"]
@@ -311,6 +313,7 @@ class Store:
         self._emit(resource, "ADDED", obj)
         answer = self.present(resource, obj)
         self._collect_if_dangling(resource, obj)
+        self._controllers_after(resource, namespace, metadata["name"])
         return answer
 
     def update(self, resource: Resource, namespace: str, name: str, body: Mapping[str, Any], *,
@@ -364,6 +367,8 @@ class Store:
                 new.pop("status", None)
                 if "status" in current:
                     new["status"] = copy.deepcopy(current["status"])
+            if resource.key == NAMESPACE_KEY:
+                namespaces.prepare_for_update(new, current)
         new["apiVersion"], new["kind"] = resource.api_version, resource.kind
         self._normalize_builtin(resource, new)
         if current["metadata"].get("deletionTimestamp"):
@@ -395,6 +400,7 @@ class Store:
         answer = self.present(resource, new)
         if new["metadata"].get("ownerReferences") != current["metadata"].get("ownerReferences"):
             self._collect_if_dangling(resource, new)
+        self._controllers_after(resource, namespace, name)
         return answer
 
     def delete(self, resource: Resource, namespace: str, name: str, *,
@@ -432,6 +438,63 @@ class Store:
         removed["metadata"]["resourceVersion"] = str(self._next_rv())
         self._remove(resource, removed)
         return self.present(resource, removed), True
+
+    # -- kube-controller-manager's reactions (at once, each its own write after the one that caused it)
+
+    def _controllers_after(self, resource: Resource, namespace: str, name: str) -> None:
+        """What the controllers do after a write: the serviceaccount controller gives a new namespace
+        its `default` ServiceAccount; the workload controllers write the status of pods all ready
+        (workloads.py). Each is a separate write with its own resourceVersion and watch event."""
+        obj = self._bucket(resource).get((namespace, name))
+        if obj is None or obj["metadata"].get("deletionTimestamp"):
+            return
+        if resource.key == NAMESPACE_KEY:
+            self._ensure_default_service_account(name)
+        status = workloads.settled_status(resource, obj, timestamp(self.clock))
+        if status is not None and status != obj.get("status"):
+            self._controller_status_write(resource, (namespace, name), obj, status)
+
+    def _controller_status_write(self, resource: Resource, key: ObjectKey, current: dict[str, Any],
+                                 status: Mapping[str, Any]) -> None:
+        """An update of ``/status`` by kube-controller-manager (never bumps generation)."""
+        new = workloads.with_status(current, status)
+        self._own(resource, current, new, managed_fields_module.of_object(current), manager=CONTROLLER_MANAGER,
+                  subresource="status")
+        new["metadata"]["resourceVersion"] = str(self._next_rv())
+        self._bucket(resource)[key] = new
+        self._emit(resource, "MODIFIED", new, current)
+
+    def _ensure_default_service_account(self, namespace: str) -> None:
+        """serviceaccounts_controller.go: every active namespace has a ServiceAccount `default`; it
+        is created again when deleted."""
+        accounts = self.registry.get("", "v1", "serviceaccounts")
+        found = self._bucket(self._ns_resource()).get(("", namespace))
+        if accounts is None or found is None or found["metadata"].get("deletionTimestamp"):
+            return
+        if (namespace, namespaces.DEFAULT_SERVICE_ACCOUNT) not in self._bucket(accounts):
+            self.create(accounts, namespace, namespaces.default_service_account(namespace),
+                        manager=CONTROLLER_MANAGER)
+
+    def _report_namespace_deletion(self, name: str) -> None:
+        """The namespace controller's conditions on a namespace whose content is deleted but some of
+        it still held by finalizers (namespace/deletion/status_condition_utils.go)."""
+        resource = self._ns_resource()
+        current = self._bucket(resource).get(("", name))
+        if current is None:
+            return
+        remaining: Counter[str] = Counter()
+        held: Counter[str] = Counter()
+        for key, bucket in self._objects.items():
+            content = self._resource_for_key(key)
+            if content is None or not content.namespaced:
+                continue
+            for (ns, _), obj in bucket.items():
+                if ns == name:
+                    remaining[f"{content.plural}.{content.group}" if content.group else content.plural] += 1
+                    held.update(obj["metadata"].get("finalizers") or [])
+        status = {**(current.get("status") or {}),
+                  "conditions": namespaces.deletion_conditions(remaining, held, timestamp(self.clock))}
+        self._controller_status_write(resource, ("", name), current, status)
 
     def _marked_for_deletion(self, resource: Resource, current: Mapping[str, Any]) -> dict[str, Any]:
         marked = copy.deepcopy(dict(current))
@@ -485,6 +548,8 @@ class Store:
             self._finish_namespace(metadata["namespace"])  # the last object of a terminating one
         for callback in self.on_removed:
             callback(resource, obj)
+        if resource.key == ("", "serviceaccounts") and metadata["name"] == namespaces.DEFAULT_SERVICE_ACCOUNT:
+            self._ensure_default_service_account(metadata.get("namespace", ""))
 
     def _resource_for_key(self, key: StoreKey) -> Resource | None:
         candidates = [r for r in self.registry.all() if r.key == key]
@@ -543,6 +608,8 @@ class Store:
                 if ns == name and (ns, object_name) in bucket and not obj["metadata"].get("deletionTimestamp"):
                     self.delete(content, ns, object_name)
         removed = self._finish_namespace(name)
+        if not removed:
+            self._report_namespace_deletion(name)
         left = self._bucket(resource).get(("", name))
         return self.present(resource, left if left is not None else current), removed
 
