@@ -173,3 +173,23 @@ async def test_a_group_whose_work_hangs_cannot_delay_another_group() -> None:
     await queue.stop()
     assert len(started) == 201  # and all its work still got done, 24 at a time
 
+
+
+async def test_a_key_due_in_less_than_a_millisecond_never_runs_before_its_moment() -> None:
+    """Found by the soak: a resource whose next moment was a few microseconds ahead ran early,
+    found nothing due, asked for that moment again, and spun (in fast-forwarded time, forever)."""
+    loop = asyncio.get_running_loop()
+    runs: list[float] = []
+    moment = loop.time() + 0.0005
+
+    async def worker(key: str) -> None:
+        runs.append(loop.time())
+        if loop.time() < moment and len(runs) < 1000:
+            queue.schedule(key, moment - loop.time(), replace=True)  # not due yet: ask again
+
+    queue: WorkQueue[str] = WorkQueue(worker)
+    queue.start()
+    queue.schedule("k", moment - loop.time())
+    await asyncio.sleep(1)
+    await queue.stop()
+    assert len(runs) == 1 and runs[0] >= moment, f"{len(runs)} runs, the first {moment - runs[0]:.6f} s early"
