@@ -250,8 +250,8 @@ class TokenRenewal:
         """Retire now the entries whose successor reached the Secret (they have a retireAt), before a
         new rotation or at the token limit. One the Secret may still hold waits; one the cloud
         refuses to retire stays listed for its own retries: neither blocks the rotation. So each
-        gets one attempt and the first failure ends the pass: a Disable that times out would
-        otherwise spend its retries (30 s) before the create, past a short-lived token's expiry."""
+        gets one attempt, no retries: a Disable that times out would otherwise spend 30 s per
+        token before the create, past a short-lived token's expiry."""
         if how == "Keep" or not entries:
             return list(entries)
         left = list(entries)
@@ -262,7 +262,7 @@ class TokenRenewal:
                 done = await self.retire_one(entry, how=how, once=True)
             except CloudError as error:
                 logger.info("could not retire token %s before the next rotation: %s", entry.token_id, error.code)
-                break
+                continue
             left = [e for e in left if e.token_id != entry.token_id]
             await record({"retiringTokens": retiring_as_status(left)})
             await announce(Retired(entry.token_id, f"{done.how} before the next rotation"))
