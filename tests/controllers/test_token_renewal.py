@@ -337,19 +337,26 @@ class _HangingRetirements:
         raise CloudUnavailableError(code="RequestTimeout", message="no answer within 10 s")
 
 
-async def test_a_retirement_before_a_rotation_is_tried_once_per_token() -> None:
+async def test_a_retirement_before_a_rotation_is_tried_once_and_not_again_once_refused() -> None:
     from tokensync.controllers.renewal_policy import Retiring
     from tokensync.controllers.token_renewal import TokenRenewal
 
     cloud = _HangingRetirements()
     renewal = TokenRenewal(cloud, instance_id="idaas_demo", application_id="app_demo")  # type: ignore[arg-type]
     due = datetime(2026, 1, 1)
-    entries = [Retiring("token_a", due), Retiring("token_b", due)]
+    entries = [Retiring("token_a", due), Retiring("token_b", due, attempts=1)]
+    recorded: list[Any] = []
+
+    async def record(fields: Any) -> None:
+        recorded.append(fields)
 
     async def ignore(_value: Any) -> None:
         return None
 
-    left = await renewal.retire_all(entries, how="Delete", record=ignore, current="token_c", announce=ignore,
+    left = await renewal.retire_all(entries, how="Delete", record=record, current="token_c", announce=ignore,
                                     held=set())
-    assert cloud.calls == [("token_a", True), ("token_b", True)], "one attempt each, no retries"
-    assert [entry.token_id for entry in left] == ["token_a", "token_b"], "both stay listed for their own retries"
+    assert cloud.calls == [("token_a", True)], "one attempt, no retries; token_b was refused before"
+    assert left == [Retiring("token_a", due, attempts=1), Retiring("token_b", due, attempts=1)]
+    assert recorded, "the refusal is recorded in status, so a restart does not try again before the create"
+    await renewal.retire_all(left, how="Delete", record=record, current="token_d", announce=ignore, held=set())
+    assert cloud.calls == [("token_a", True)], "the next rotation is not held up by tokens already refused"

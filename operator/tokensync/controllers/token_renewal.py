@@ -250,18 +250,22 @@ class TokenRenewal:
         """Retire now the entries whose successor reached the Secret (they have a retireAt), before a
         new rotation or at the token limit. One the Secret may still hold waits; one the cloud
         refuses to retire stays listed for its own retries: neither blocks the rotation. So each
-        gets one attempt, no retries: a Disable that times out would otherwise spend 30 s per
-        token before the create, past a short-lived token's expiry."""
+        gets one attempt, no retries, and one the cloud refused before (``attempts``) is left to
+        its own schedule: Disables that time out would otherwise spend 10 to 30 s per token
+        before the create, past a short-lived token's expiry (found by the soak)."""
         if how == "Keep" or not entries:
             return list(entries)
         left = list(entries)
         for entry in entries:
-            if entry.token_id == current or entry.retire_at is None or entry.token_id in held:
+            if entry.token_id == current or entry.retire_at is None or entry.token_id in held or entry.attempts:
                 continue  # (held: another resource uses it; it stays listed until let go)
             try:
                 done = await self.retire_one(entry, how=how, once=True)
             except CloudError as error:
                 logger.info("could not retire token %s before the next rotation: %s", entry.token_id, error.code)
+                refused = Retiring(entry.token_id, entry.retire_at, entry.attempts + 1)
+                left = [refused if e.token_id == entry.token_id else e for e in left]
+                await record({"retiringTokens": retiring_as_status(left)})
                 continue
             left = [e for e in left if e.token_id != entry.token_id]
             await record({"retiringTokens": retiring_as_status(left)})
