@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -337,14 +337,14 @@ class _HangingRetirements:
         raise CloudUnavailableError(code="RequestTimeout", message="no answer within 10 s")
 
 
-async def test_a_retirement_before_a_rotation_is_tried_once_and_not_again_once_refused() -> None:
+async def test_a_retirement_before_a_rotation_is_tried_once_and_then_backs_off() -> None:
     from tokensync.controllers.renewal_policy import Retiring
     from tokensync.controllers.token_renewal import TokenRenewal
 
     cloud = _HangingRetirements()
     renewal = TokenRenewal(cloud, instance_id="idaas_demo", application_id="app_demo")  # type: ignore[arg-type]
-    due = datetime(2026, 1, 1)
-    entries = [Retiring("token_a", due), Retiring("token_b", due, attempts=1)]
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    entries = [Retiring("token_a", now), Retiring("token_b", now)]
     recorded: list[Any] = []
 
     async def record(fields: Any) -> None:
@@ -353,10 +353,15 @@ async def test_a_retirement_before_a_rotation_is_tried_once_and_not_again_once_r
     async def ignore(_value: Any) -> None:
         return None
 
-    left = await renewal.retire_all(entries, how="Delete", record=record, current="token_c", announce=ignore,
-                                    held=set())
-    assert cloud.calls == [("token_a", True)], "one attempt, no retries; token_b was refused before"
-    assert left == [Retiring("token_a", due, attempts=1), Retiring("token_b", due, attempts=1)]
-    assert recorded, "the refusal is recorded in status, so a restart does not try again before the create"
-    await renewal.retire_all(left, how="Delete", record=record, current="token_d", announce=ignore, held=set())
-    assert cloud.calls == [("token_a", True)], "the next rotation is not held up by tokens already refused"
+    async def rotation_at(moment: datetime, pending: list[Retiring]) -> list[Retiring]:
+        return await renewal.retire_all(pending, how="Delete", record=record, current="token_c", announce=ignore,
+                                        held=set(), now=moment)
+
+    left = await rotation_at(now, entries)
+    assert cloud.calls == [("token_a", True), ("token_b", True)], "one attempt each, no retries"
+    assert [(e.attempts, e.retire_at) for e in left] == [(1, now + timedelta(minutes=1))] * 2
+    assert recorded, "the refusals are recorded in status: a restart does not try again before the create"
+    await rotation_at(now + timedelta(seconds=30), left)
+    assert len(cloud.calls) == 2, "a rotation soon after is not held up by tokens backing off"
+    await rotation_at(now + timedelta(minutes=40), left)
+    assert len(cloud.calls) == 4, "the next rotation tries them again: at most two enabled tokens"

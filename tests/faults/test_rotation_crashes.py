@@ -436,6 +436,49 @@ async def test_a_lost_create_found_only_after_it_expired_is_deleted_and_made_aga
     assert "TokenExpired" not in scenario.event_reasons(kube, "svc")[-3:]
 
 
+# Found by review: that expired token was deleted whatever retire said, and a refused Delete (a
+# policy granting Disable only, as retire: Disable needs) then stopped every later rotation.
+async def test_a_lost_create_found_expired_is_retired_as_the_spec_says_and_never_blocks_the_rotation(
+    kube: KubernetesEmulator, cloud: CloudEmulator, kubeconfig: Path, clock: LoopClock, rig: Rig,
+) -> None:
+    rig.max_enabled = None
+    setup(kube, cloud, rotating(retire="Disable"))
+    async with an_operator(kubeconfig, clock) as first:
+        await eventually(is_ready(kube, "svc"))
+        rig.crash_at(first, AFTER_CREATE)
+        await asyncio.wait_for(rig.crashed.wait(), timeout=2 * 3600)
+    lost = rig.created[0].token_id
+    await asyncio.sleep((LIFETIME + timedelta(minutes=5)).total_seconds())
+    cloud.inject_fault(action=DELETE, status=403, code="Forbidden.RAM", message="not authorized")
+    async with an_operator(kubeconfig, clock):
+        await eventually(lambda: status(kube, "svc").get("applicationTokenId") not in (None, "token_rot", lost)
+                         and is_ready(kube, "svc")(), timeout=120)
+        await watch(kube, cloud, clock, RETIRE_AFTER + RETIRE_SLACK + timedelta(minutes=3))
+    assert cloud.calls(DELETE) == 0, "retire: Disable never deletes"
+    assert rig.live(lost) is not None and rig.live(lost).status == "disabled"
+
+
+# Found by review: one refused Disable before a rotation left that token out of every later
+# pre-rotation pass (and out of the token-limit cleanup) until its own retireAt, a day later.
+@pytest.mark.parametrize("limit", [None, 2])
+async def test_one_refused_retirement_before_a_rotation_is_retried_soon(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator, clock: LoopClock,
+    monkeypatch: pytest.MonkeyPatch, limit: int | None,
+) -> None:
+    rig = Rig(kube, cloud, clock, monkeypatch, max_enabled=None)
+    if limit:
+        cloud.state.max_tokens_per_application = limit
+    setup(kube, cloud, rotating(retire="Delete", retire_after=timedelta(hours=24), target=False))
+    await eventually(is_ready(kube, "svc"))
+    cloud.inject_fault(action=DISABLE, status=503, code="ServiceUnavailable", message="try later", times=1)
+    await watch(kube, cloud, clock, timedelta(hours=3), step=60)
+    assert "RenewalFailed" not in scenario.event_reasons(kube, "svc")
+    enabled = [t for t in [*rig.created_ids(), "token_rot"] if rig.live(t) is not None
+               and rig.live(t).status == "enabled"]
+    assert len(enabled) <= 2, f"{enabled} are enabled three hours and four rotations later"
+    assert rig.live("token_rot") is None, "the token whose Disable failed once was never retired"
+
+
 # --- the create's answer lost while the operator runs on --------------------------------------------
 
 LOST_ANSWERS = {

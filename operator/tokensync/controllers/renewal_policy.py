@@ -348,6 +348,10 @@ def without_held(entries: Sequence[Retiring], held: set[str]) -> list[Retiring]:
     return [entry for entry in entries if entry.token_id not in held]
 
 
+RETIRE_RETRY = timedelta(minutes=1)  # a refused retirement is tried again after this, doubling
+RETIRE_RETRY_MOST = timedelta(minutes=30)
+
+
 def retry_retirement(entry: Retiring, now: datetime, *, first: timedelta, most: timedelta) -> Retiring:
     """A retirement the cloud refused: try again after ``first``, doubling with each refusal up to
     ``most`` (a refused permission is not fixed by asking every second)."""

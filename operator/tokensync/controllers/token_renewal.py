@@ -54,6 +54,8 @@ from tokensync.cloud.client import CloudClient
 from tokensync.cloud.errors import CloudError, CloudUnavailableError, NotFoundError, QuotaExceededError
 from tokensync.controllers.renewal_policy import (
     CREATE_SETTLE,
+    RETIRE_RETRY,
+    RETIRE_RETRY_MOST,
     Listed,
     Release,
     Retiring,
@@ -61,6 +63,7 @@ from tokensync.controllers.renewal_policy import (
     create_outlived,
     find_created,
     retiring_as_status,
+    retry_retirement,
     still_unsettled,
     tagged_expiration,
     unsettled_from_status,
@@ -141,15 +144,15 @@ class TokenRenewal:
                 return await self._adopt(found, replaced, retiring, now, record, recovered=True)
             if isinstance(pending, dict) and found is not None:
                 # Found only after it expired (the operator was down longer than its lifetime): it
-                # never reached a Secret and is no use to one; delete it and make another.
-                await self.retire_one(Retiring(found, None), how="Delete")
-                await announce(Retired(found, "deleted: made by a create whose answer was lost, expired before "
-                                              "it was found"))
-                await record({"pendingRotation": None})
+                # never reached a Secret and is no use to one. It is retired like a replaced token
+                # (as ``retire`` says, on its own schedule: a refusal must not hold up the create),
+                # and another is made.
+                retiring = add_retiring(retiring, found, current=current)
+                await record({"pendingRotation": None, "retiringTokens": retiring_as_status(retiring)})
             elif isinstance(pending, dict):
                 await self._give_up_on(pending, unsettled, now=now, settle=settle, record=record)
         left = await self.retire_all(retiring, how=retire, record=record, current=current, announce=announce,
-                                     held=held)
+                                     held=held, now=now)
         expiration_ms = tagged_expiration(cloud_now, lifetime, uid)
         await record({"pendingRotation": {"startedAt": rfc3339(now), "expirationTime": expiration_ms,
                                           "replaces": current}})
@@ -164,7 +167,7 @@ class TokenRenewal:
                 logger.info("token limit reached for application %s: deleting the tokens it replaced, then "
                             "creating again", self.application_id)
                 left = await self.retire_all(left, how="Delete", record=record, current=current, announce=announce,
-                                             held=held)
+                                             held=held, now=now, backing_off_too=True)
                 await self._delete_retired(retired, record, announce)
                 created = await self._create(expiration_ms)
         except CloudError as error:
@@ -245,25 +248,29 @@ class TokenRenewal:
 
     # ---- retirement ------------------------------------------------------------------------
 
-    async def retire_all(self, entries: Sequence[Retiring], *, how: Retire, record: Record,
-                         current: str | None, announce: Announce, held: set[str]) -> list[Retiring]:
+    async def retire_all(self, entries: Sequence[Retiring], *, how: Retire, record: Record, current: str | None,
+                         announce: Announce, held: set[str], now: datetime,
+                         backing_off_too: bool = False) -> list[Retiring]:
         """Retire now the entries whose successor reached the Secret (they have a retireAt), before a
         new rotation or at the token limit. One the Secret may still hold waits; one the cloud
         refuses to retire stays listed for its own retries: neither blocks the rotation. So each
-        gets one attempt, no retries, and one the cloud refused before (``attempts``) is left to
-        its own schedule: Disables that time out would otherwise spend 10 to 30 s per token
-        before the create, past a short-lived token's expiry (found by the soak)."""
+        gets one attempt, no retries, and a refusal puts it on the retirement backoff; one still
+        backing off after a refusal is skipped (``backing_off_too``: not at the token limit, where
+        room must be made). Disables that time out would otherwise spend 10 to 30 s per token
+        before every create, past a short-lived token's expiry (found by the soak)."""
         if how == "Keep" or not entries:
             return list(entries)
         left = list(entries)
         for entry in entries:
-            if entry.token_id == current or entry.retire_at is None or entry.token_id in held or entry.attempts:
+            if entry.token_id == current or entry.retire_at is None or entry.token_id in held:
                 continue  # (held: another resource uses it; it stays listed until let go)
+            if entry.attempts and entry.retire_at > now and not backing_off_too:
+                continue
             try:
                 done = await self.retire_one(entry, how=how, once=True)
             except CloudError as error:
                 logger.info("could not retire token %s before the next rotation: %s", entry.token_id, error.code)
-                refused = Retiring(entry.token_id, entry.retire_at, entry.attempts + 1)
+                refused = retry_retirement(entry, now, first=RETIRE_RETRY, most=RETIRE_RETRY_MOST)
                 left = [refused if e.token_id == entry.token_id else e for e in left]
                 await record({"retiringTokens": retiring_as_status(left)})
                 continue

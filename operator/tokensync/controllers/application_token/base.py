@@ -18,6 +18,7 @@ from tokensync.controllers.refresh_plan import (
     plan_after_read,
 )
 from tokensync.controllers.registration import Watch
+from tokensync.controllers.renewal_policy import RETIRE_RETRY as RETIRE_RETRY
 from tokensync.controllers.renewal_policy import (
     RenewalSettings,
     renewal_lifetime,
@@ -44,7 +45,6 @@ logger = logging.getLogger(__name__)
 
 APPLICATION_TOKENS = Resource(GROUP, VERSION, "applicationtokens")
 RESTART_RETRY = timedelta(seconds=30)
-RETIRE_RETRY = timedelta(minutes=1)
 
 
 class ApplicationTokenBase(SyncedResourceController):
