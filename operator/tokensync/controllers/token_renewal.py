@@ -143,12 +143,8 @@ class TokenRenewal:
                 replaced = pending.get("replaces") if isinstance(pending.get("replaces"), str) else current
                 return await self._adopt(found, replaced, retiring, now, record, recovered=True)
             if isinstance(pending, dict) and found is not None:
-                # Found only after it expired (the operator was down longer than its lifetime): it
-                # never reached a Secret and is no use to one. It is retired like a replaced token
-                # (as ``retire`` says, on its own schedule: a refusal must not hold up the create),
-                # and another is made.
-                retiring = add_retiring(retiring, found, current=current)
-                await record({"pendingRotation": None, "retiringTokens": retiring_as_status(retiring)})
+                retiring = await self._retire_outlived(found, retiring, retire=retire, now=now, record=record,
+                                                       announce=announce)
             elif isinstance(pending, dict):
                 await self._give_up_on(pending, unsettled, now=now, settle=settle, record=record)
         left = await self.retire_all(retiring, how=retire, record=record, current=current, announce=announce,
@@ -176,6 +172,22 @@ class TokenRenewal:
                 await record({"pendingRotation": None})
             raise
         return await self._adopt(created, current, left, now, record, recovered=False)
+
+    async def _retire_outlived(self, found: str, retiring: Sequence[Retiring], *, retire: Retire, now: datetime,
+                               record: Record, announce: Announce) -> list[Retiring]:
+        """A lost create's token found only after it expired (the operator was down longer than its
+        lifetime): it never reached a Secret and is no use to one. Retired at once as ``retire``
+        says; a refusal puts it on the retirement backoff instead of holding up the next create."""
+        entry = Retiring(found, now)
+        left = list(retiring)
+        try:
+            done = await self.retire_one(entry, how=retire, once=True)
+            await announce(Retired(found, f"{done.how}: made by a create whose answer was lost, expired before it "
+                                          "was found"))
+        except CloudError:
+            left.append(retry_retirement(entry, now, first=RETIRE_RETRY, most=RETIRE_RETRY_MOST))
+        await record({"pendingRotation": None, "retiringTokens": retiring_as_status(left)})
+        return left
 
     async def sweep_unsettled(self, status: dict[str, Any], *, known_ids: set[str], now: datetime, record: Record,
                               announce: Announce) -> None:
