@@ -8,9 +8,9 @@ emulators, so renewals, not simulated hours, are the real-time budget (a read co
 a rotation a few times that).
 
 Size: ``TOKENSYNC_SOAK_TOKENS`` (default 400) x ``TOKENSYNC_SOAK_HOURS`` (default 4) simulated hours,
-about 2.5 minutes on the 2-core development VM. Its real time grows faster than tokens x hours
-(why is not profiled yet): 1,000 x 24 did not finish within 130 minutes with the other core busy,
-so runs by hand use ``-p no:timeout`` (numbers in docs/soak.md).
+about 2.5 minutes on the 2-core development VM; 1,000 x 24 takes about 25 minutes (numbers in
+docs/soak.md; run large sizes with ``-p no:timeout``). Earlier large runs never ended: a work-queue
+spin that fast-forwarded time made endless (fixed, see docs/soak.md).
 ``TOKENSYNC_SOAK_SEED`` replays a fault schedule and token mix
 (the run itself is not bit-for-bit repeatable: real I/O orders the loop); ``TOKENSYNC_SOAK_VERBOSE=1``
 lists every disturbance and bad span; ``TOKENSYNC_SOAK_LOG=FILE`` writes the operator's log stamped
