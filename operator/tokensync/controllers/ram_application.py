@@ -20,7 +20,7 @@ from tokensync.api.ram_application import RamApplicationSpec
 from tokensync.cloud.errors import CloudError
 from tokensync.cloud.models import RamApplication
 from tokensync.controllers.access_resolver import AccessProblem, summarize_validation_error
-from tokensync.controllers.refresh_plan import RefreshPolicy, plan_interval, read_due
+from tokensync.controllers.refresh_plan import RefreshPolicy, plan_interval
 from tokensync.controllers.registration import Watch
 from tokensync.controllers.status_report import condition_of, parse_rfc3339, rfc3339, with_condition, with_ready
 from tokensync.controllers.synced_resource import Key, SyncedResourceController, force_sync_value, jitter_key
@@ -151,16 +151,7 @@ class RamApplicationController(SyncedResourceController):
         existing = await self.kube.get(CONFIG_MAPS, key[0], name)
         drifted = has_drifted(existing, owner, is_secret=False)
         application = status.get("application")
-        due = self.forced.pop(key, None) or read_due(
-            now=now,
-            generation=meta.get("generation"),
-            observed_generation=status.get("observedGeneration"),
-            force_sync=force_sync_value(body),
-            last_force_sync=status.get("lastForceSync"),
-            next_refresh_time=parse_rfc3339(status.get("nextRefreshTime")),
-            has_synced=bool(status.get("lastSyncTime")),
-            target_missing=drifted and not application,
-        )
+        due = self.forced.pop(key, None) or self.read_due(body, now=now, target_missing=drifted and not application)
         if due is None:
             if drifted and application:
                 # The ConfigMap's content is all in status: restore it without a cloud read.

@@ -16,9 +16,9 @@ from typing import Any, ClassVar
 
 from tokensync.clock import Clock
 from tokensync.controllers.access_resolver import AccessResolver
-from tokensync.controllers.refresh_plan import RefreshPolicy, plan_after_failure
+from tokensync.controllers.refresh_plan import RefreshPolicy, plan_after_failure, read_due
 from tokensync.controllers.relist import find_gone, uid_of
-from tokensync.controllers.status_report import READY, patch_status, rfc3339, with_ready
+from tokensync.controllers.status_report import READY, parse_rfc3339, patch_status, rfc3339, with_ready
 from tokensync.controllers.target_writer import WriterAlive, source_of
 from tokensync.controllers.work_queue import WorkQueue
 from tokensync.kube.client import KubeClient
@@ -197,6 +197,20 @@ class SyncedResourceController(ABC):
     @abstractmethod
     def policy_for(self, body: dict[str, Any]) -> RefreshPolicy:
         """The refresh policy of this resource (defaults when its spec is unreadable)."""
+
+    def read_due(self, body: dict[str, Any], *, now: datetime, target_missing: bool) -> str | None:
+        """Why a cloud read is due now (refresh_plan.read_due over the resource and its status)."""
+        status = body.get("status") or {}
+        return read_due(
+            now=now,
+            generation=body["metadata"].get("generation"),
+            observed_generation=status.get("observedGeneration"),
+            force_sync=force_sync_value(body),
+            last_force_sync=status.get("lastForceSync"),
+            next_refresh_time=parse_rfc3339(status.get("nextRefreshTime")),
+            has_synced=bool(status.get("lastSyncTime")),
+            target_missing=target_missing,
+        )
 
     def ensure_current(self, key: Key, body: dict[str, Any]) -> None:
         """Before a write: the resource this sync works for is still the one the watch knows. One

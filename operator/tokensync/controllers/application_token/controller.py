@@ -12,9 +12,6 @@ from tokensync.api.application_token import ApplicationTokenSpec
 from tokensync.cloud.errors import CloudError
 from tokensync.controllers.access_resolver import AccessProblem, summarize_validation_error
 from tokensync.controllers.finalizers import CLEANUP_FINALIZER, set_finalizer
-from tokensync.controllers.refresh_plan import (
-    read_due,
-)
 from tokensync.controllers.renewal_policy import (
     RenewalSettings,
     current_token_id,
@@ -24,7 +21,6 @@ from tokensync.controllers.renewal_policy import (
 from tokensync.controllers.status_report import parse_rfc3339
 from tokensync.controllers.synced_resource import (
     Key,
-    force_sync_value,
 )
 from tokensync.controllers.target_writer import (
     Owner,
@@ -81,16 +77,7 @@ class ApplicationTokenController(ReportingMixin, IssuingMixin, DeletionMixin):
         if cached is not None and cached.fingerprint != status.get("tokenHash"):
             cached = None  # older than what status says was written last
 
-        due = self.forced.pop(key, None) or read_due(
-            now=now,
-            generation=meta.get("generation"),
-            observed_generation=status.get("observedGeneration"),
-            force_sync=force_sync_value(body),
-            last_force_sync=status.get("lastForceSync"),
-            next_refresh_time=parse_rfc3339(status.get("nextRefreshTime")),
-            has_synced=bool(status.get("lastSyncTime")),
-            target_missing=drifted and cached is None,
-        )
+        due = self.forced.pop(key, None) or self.read_due(body, now=now, target_missing=drifted and cached is None)
         if due is None and status.get("pendingRotation"):
             due = "a rotation to finish"
         if due is None:
