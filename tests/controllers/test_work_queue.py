@@ -175,6 +175,42 @@ async def test_a_group_whose_work_hangs_cannot_delay_another_group() -> None:
 
 
 
+async def test_many_hanging_groups_cannot_delay_a_healthy_one_beyond_hang_after() -> None:
+    """Found by review (issue 14): nine namespaces whose syncs hang took all 32 slots (24 + 8 x 1),
+    and a healthy namespace's new resource waited for a hang to end. A sync running ``hang_after``
+    gives its slot back; no group holds more than its share in all; at most twice the bound run."""
+    loop = asyncio.get_running_loop()
+    started: dict[tuple[str, int], float] = {}
+    running: list[int] = [0, 0]  # now, most at once
+    by_group: dict[str, int] = {}
+
+    async def worker(key: tuple[str, int]) -> None:
+        started[key] = loop.time()
+        running[0] += 1
+        running[1] = max(running[1], running[0])
+        by_group[key[0]] = by_group.get(key[0], 0) + 1
+        assert by_group[key[0]] <= 24, "one group holds more than its share"
+        await asyncio.sleep(0.1 if key[0] == "healthy" else 30)
+        by_group[key[0]] -= 1
+        running[0] -= 1
+
+    queue: WorkQueue[tuple[str, int]] = WorkQueue(worker, concurrency=32, group=lambda key: key[0],
+                                                  hang_after=5.0)
+    queue.start()
+    for n in range(40):  # forty hanging namespaces, the first with 200 syncs
+        for i in range(200 if n == 0 else 4):
+            queue.schedule((f"stuck{n}", i))
+    await asyncio.sleep(1)
+    asked = loop.time()
+    queue.schedule(("healthy", 0))
+    await asyncio.sleep(10)
+    assert started[("healthy", 0)] - asked <= 5.01, "the healthy group waited past hang_after"
+    assert running[1] <= 64, "more than twice the bound ran at once"
+    await asyncio.sleep(2000)
+    await queue.stop()
+    assert len(started) == 200 + 39 * 4 + 1  # and every hanging group's work still got done
+
+
 async def test_a_key_due_in_less_than_a_millisecond_never_runs_before_its_moment() -> None:
     """Found by the soak: a resource whose next moment was a few microseconds ahead ran early,
     found nothing due, asked for that moment again, and spun (in fast-forwarded time, forever)."""

@@ -8,9 +8,14 @@ thousands of resources starting together do not stampede the cloud or the API se
 Fair across groups (namespaces): one group may fill the slots only up to a reserve, a quarter of
 them, kept for the others. A namespace whose syncs hang (a CloudAccess pointed at an address that
 never answers: 10 s per try, 3 tries) then slows only itself; alone, a group still gets 3/4 of
-the slots, so a fleet in one namespace loses little throughput. The reserve is one slot per
-group: with as many hanging namespaces as reserved slots (8 of 32), a healthy one waits for a
-hang to end (up to 30 s), as a review measured (26 s with nine); slots are never taken back.
+the slots, so a fleet in one namespace loses little throughput.
+
+The reserve alone is one slot per group: nine hanging namespaces took all 32 slots and a healthy
+one waited for a hang to end (26 s, measured by a review). So a sync that has run ``hang_after``
+seconds gives its slot back (it lingers): it still counts for its group, which never holds more
+than its share in all, but no longer for the bound. At most ``concurrency`` syncs linger, so no
+more than twice the bound are ever in flight, and a healthy namespace waits at most
+``hang_after`` until as many syncs hang as there are slots.
 """
 
 from __future__ import annotations
@@ -35,11 +40,15 @@ def _one_group(_key: Any) -> Hashable:
 
 class WorkQueue(Generic[Key]):
     def __init__(self, worker: Callable[[Key], Awaitable[None]], *, concurrency: int = 32,
-                 group: Callable[[Key], Hashable] = _one_group) -> None:
+                 group: Callable[[Key], Hashable] = _one_group, hang_after: float = 5.0) -> None:
         self._worker = worker
         self._concurrency = concurrency
         self._group = group
         self._reserve = concurrency // 4  # slots a group that already has its share may not take
+        self._share = concurrency - self._reserve  # the most one group has in flight, lingering or not
+        self._hang_after = hang_after
+        self._lingering: set[Key] = set()  # running past hang_after: their slots are given back
+        self._linger_timers: dict[Key, asyncio.TimerHandle] = {}
         self._running_by_group: dict[Hashable, int] = {}
         # Due, but their group had its share when they came up: per group, in due order.
         self._held: dict[Hashable, list[tuple[float, int, Key]]] = {}
@@ -141,8 +150,8 @@ class WorkQueue(Generic[Key]):
         """A group with syncs running may start another only while more than the reserve is
         free: the reserve is for the groups with none running."""
         running = self._running_by_group.get(self._group(key), 0)
-        free = self._concurrency - len(self._running)
-        return free > 0 and (running == 0 or free > self._reserve)
+        free = self._concurrency - (len(self._running) - len(self._lingering))
+        return free > 0 and running < self._share and (running == 0 or free > self._reserve)
 
     def _start(self, key: Key) -> None:
         self._running.add(key)
@@ -151,28 +160,47 @@ class WorkQueue(Generic[Key]):
         task = asyncio.create_task(self._run(key))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        self._linger_timers[key] = asyncio.get_running_loop().call_later(self._hang_after, self._linger, key)
+
+    def _linger(self, key: Key) -> None:
+        """``key`` has run ``hang_after`` seconds: give its slot back, while few enough linger."""
+        self._linger_timers.pop(key, None)
+        if key in self._running and len(self._lingering) < self._concurrency:
+            self._lingering.add(key)
+            self._changed.set()
 
     def _start_held(self) -> None:
-        """Start the held keys that may start now, earliest first within each group."""
-        for group in list(self._held):
-            held = self._held[group]
-            while held:
-                when, _, key = held[0]
-                if self._due.get(key) != when:
-                    heapq.heappop(held)  # superseded by a later schedule() or forget()
-                    continue
-                if key in self._running:
-                    heapq.heappop(held)
-                    self._rerun.add(key)
-                    del self._due[key]
-                    continue
-                if not self._may_start(key):
-                    break
+        """Start the held keys that may start now: one per group in turn, groups with nothing
+        running first, earliest first within a group. So the slots lingering syncs gave back go
+        round the groups, not to whichever group comes first."""
+        started = True
+        while started and self._held:
+            started = False
+            for group in sorted(self._held, key=lambda group: group in self._running_by_group):
+                started = self._start_next_held(group) or started
+
+    def _start_next_held(self, group: Hashable) -> bool:
+        """Start ``group``'s earliest held key if it may start; drop the superseded ones."""
+        held = self._held[group]
+        started = False
+        while held and not started:
+            when, _, key = held[0]
+            if self._due.get(key) != when:
+                heapq.heappop(held)  # superseded by a later schedule() or forget()
+            elif key in self._running:
+                heapq.heappop(held)
+                self._rerun.add(key)
+                del self._due[key]
+            elif not self._may_start(key):
+                break
+            else:
                 heapq.heappop(held)
                 del self._due[key]
                 self._start(key)
-            if not held:
-                del self._held[group]
+                started = True
+        if not held:
+            del self._held[group]
+        return started
 
     async def _run(self, key: Key) -> None:
         try:
@@ -184,6 +212,10 @@ class WorkQueue(Generic[Key]):
             self.schedule(key, 60.0)
         finally:
             self._running.discard(key)
+            self._lingering.discard(key)
+            timer = self._linger_timers.pop(key, None)
+            if timer is not None:
+                timer.cancel()
             group = self._group(key)
             self._running_by_group[group] -= 1
             if not self._running_by_group[group]:
