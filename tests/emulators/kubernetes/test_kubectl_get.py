@@ -8,6 +8,7 @@ only metadata made ``kubectl get apptoken --sort-by=.status.expirationTime`` pri
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
 from typing import Any
@@ -136,3 +137,28 @@ async def test_events_and_crds_print_the_real_columns(kubectl: Kubectl, kube_emu
     assert rows(crds.stdout)[0] == ["NAME", "CREATED AT"]
     name, created_at = rows(crds.stdout)[1]
     assert name == "widgets.example.com" and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", created_at)
+
+
+async def until_watching(kube: KubernetesEmulator, task: asyncio.Task[Any]) -> None:
+    while not task.done() and not any("watch=" in path for _, path in kube.requests):
+        await asyncio.sleep(0.02)
+
+
+async def test_get_watch_prints_one_header_and_every_row_with_the_columns(kubectl: Kubectl,
+                                                                          kube_emulator: KubernetesEmulator) -> None:
+    """``kubectl get -w`` asks for tables on the watch too: each event a one-row Table, the column definitions
+    on the first only. Plain objects made kubectl print a second header, NAME AGE, and rows without columns."""
+    install_tokensync_crds(kube_emulator)
+    kube_emulator.create(scenario.application_token("a", namespace="default"))
+    watching = asyncio.create_task(kubectl("get", "apptoken", "-w", "--request-timeout=3s"))
+    await until_watching(kube_emulator, watching)
+    kube_emulator.create(scenario.application_token("b", namespace="default"))
+    kube_emulator.patch_status(scenario.API, "ApplicationToken", "default", "b",
+                               {"secretName": "b-secret", "expirationTime": "2030-01-01T00:00:00Z"})
+    kube_emulator.delete(scenario.API, "ApplicationToken", "default", "a")
+    result = await watching
+    assert result.returncode == 0, result.stderr
+    lines = [line.split() for line in result.stdout.splitlines() if line.strip()]
+    assert lines[0] == ["NAME", "READY", "TOKEN", "SECRET", "EXPIRES", "NEXT", "REFRESH", "LAST", "SYNC", "AGE"]
+    assert [line[0] for line in lines[1:]] == ["a", "b", "b", "a"], result.stdout  # no second header
+    assert lines[3][1:3] == ["b-secret", "2030-01-01T00:00:00Z"]  # the SECRET and EXPIRES cells of the watch row

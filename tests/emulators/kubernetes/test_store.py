@@ -200,3 +200,56 @@ async def test_invalid_data_keys_and_labels_are_422(kube_api: KubeApi) -> None:
     assert reply.status == 422 and "metadata.labels" in reply.body["message"]
     reply = await kube_api.post(SECRETS, {"metadata": {"name": "n", "labels": {"example.com/team": "a-b_c.d"}}})
     assert reply.status == 201
+
+
+# -- ObjectMeta's omitempty maps and lists ---------------------------------------------------------------
+# kube-apiserver stores and serves ObjectMeta through its Go type, whose labels, annotations,
+# finalizers and ownerReferences are ``omitempty`` (apimachinery pkg/apis/meta/v1/types.go): null
+# or emptied, they are not there at all.
+
+EMPTY_METADATA = {"labels": {}, "annotations": {}, "finalizers": [], "ownerReferences": []}
+
+
+async def test_empty_metadata_maps_and_lists_are_not_stored(kube_api: KubeApi) -> None:
+    created = await kube_api.post(SECRETS, {"metadata": {"name": "a", **EMPTY_METADATA}})
+    assert created.status == 201, created.body
+    assert not set(EMPTY_METADATA) & set(created.body["metadata"])
+    assert not set(EMPTY_METADATA) & set((await kube_api.get(f"{SECRETS}/a")).body["metadata"])
+    crd = await kube_api.post(WIDGETS, {**widget("w1"), "metadata": {"name": "w1", "labels": None, **EMPTY_METADATA}})
+    assert crd.status == 201 and not set(EMPTY_METADATA) & set(crd.body["metadata"])
+
+
+async def test_removing_the_last_annotation_drops_the_map(kube_api: KubeApi) -> None:
+    await kube_api.post(SECRETS, {"metadata": {"name": "a", "annotations": {"note": "x"}, "labels": {"app": "web"}}})
+    emptied = await kube_api.patch(f"{SECRETS}/a", {"metadata": {"annotations": {"note": None},
+                                                                 "labels": {"app": None}}})
+    assert emptied.status == 200
+    assert "annotations" not in emptied.body["metadata"] and "labels" not in emptied.body["metadata"]
+    stored = (await kube_api.get(f"{SECRETS}/a")).body
+    assert "annotations" not in stored["metadata"] and "labels" not in stored["metadata"]
+
+
+async def test_writing_an_empty_map_onto_none_is_a_no_op(kube_api: KubeApi) -> None:
+    """``{}`` and absent are the same stored object: no new resourceVersion."""
+    created = (await kube_api.post(SECRETS, {"metadata": {"name": "a"}})).body
+    patched = await kube_api.patch(f"{SECRETS}/a", {"metadata": {"annotations": {}, "finalizers": []}})
+    assert patched.body["metadata"]["resourceVersion"] == created["metadata"]["resourceVersion"]
+    put = await kube_api.put(f"{SECRETS}/a", {**created, "metadata": {**created["metadata"], "labels": {}}})
+    assert put.body["metadata"]["resourceVersion"] == created["metadata"]["resourceVersion"]
+    assert "labels" not in put.body["metadata"]
+
+
+async def test_an_emptied_map_is_dropped_by_strategic_merge_and_apply(kube_api: KubeApi) -> None:
+    await kube_api.post(SECRETS, {"metadata": {"name": "a", "labels": {"app": "web"}}})
+    replaced = await kube_api.patch(f"{SECRETS}/a", {"metadata": {"labels": {"$patch": "replace"}}},
+                                    content_type="application/strategic-merge-patch+json")
+    assert replaced.status == 200 and "labels" not in replaced.body["metadata"]
+    path = f"{WIDGETS}/w1?fieldManager=ops"
+    labelled = {**widget("w1"), "metadata": {"name": "w1", "annotations": {"a": "1"}}}
+    for body in (labelled, widget("w1")):
+        reply = await kube_api.request("PATCH", path, body, content_type="application/apply-patch+yaml")
+        assert reply.status in (200, 201), reply.body
+    applied = (await kube_api.get(f"{WIDGETS}/w1")).body
+    assert "annotations" not in applied["metadata"]
+    [entry] = applied["metadata"]["managedFields"]
+    assert "f:metadata" not in entry["fieldsV1"]

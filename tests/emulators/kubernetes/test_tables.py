@@ -12,12 +12,13 @@
 from __future__ import annotations
 
 import copy
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from tokensync.emulators.kubernetes import ApiError
+from tokensync.emulators.kubernetes import ApiError, KubernetesEmulator
 from tokensync.emulators.kubernetes.resources import BUILTIN_RESOURCES, Resource, resources_from_crd
 from tokensync.emulators.kubernetes.tables import human_duration, table
 
@@ -204,6 +205,94 @@ def test_watch_events_after_the_first_carry_no_column_definitions() -> None:
     result = printed(widget_resource(), obj(spec={"size": "large"}), no_headers=True)
     assert result["columnDefinitions"] is None
     assert result["rows"][0]["cells"] == ["w1", "large", None]
+
+
+async def test_a_table_for_one_object_carries_the_objects_resource_version(kube_api: KubeApi) -> None:
+    """A convertor copies a single object's resourceVersion into the Table (rest/table.go: CommonAccessor)."""
+    created = await kube_api.post(WIDGETS, widget("w1"))
+    await kube_api.post(WIDGETS, widget("w2"))  # the cluster's resourceVersion moves on
+    got = await kube_api.get(f"{WIDGETS}/w1", headers=TABLE)
+    assert got.body["metadata"] == {"resourceVersion": created.body["metadata"]["resourceVersion"]}
+    listed = await kube_api.get(WIDGETS, headers=TABLE)
+    assert int(listed.body["metadata"]["resourceVersion"]) > int(created.body["metadata"]["resourceVersion"])
+
+
+# -- tables on WATCH (handlers/watch.go; response.go, watchEmbeddedEncoder) -----------------------------------------
+
+async def watch_tables(kube_api: KubeApi, path: str, count: int, **query: str) -> list[dict[str, Any]]:
+    """The first ``count`` events of a watch asking for tables, as ``kubectl get -w`` asks."""
+    events: list[dict[str, Any]] = []
+    async with kube_api.session.get(kube_api.base + path, params={"watch": "true", **query},
+                                    headers=TABLE) as response:
+        assert response.status == 200
+        async for line in response.content:
+            if line.strip():
+                events.append(json.loads(line))
+                if len(events) == count:
+                    break
+    return events
+
+
+async def test_a_watch_for_tables_sends_each_object_as_a_table_with_headers_first_only(kube_api: KubeApi) -> None:
+    since = (await kube_api.get(WIDGETS)).body["metadata"]["resourceVersion"]
+    await kube_api.post(WIDGETS, widget("w1"))
+    await kube_api.patch(f"{WIDGETS}/w1", {"spec": {"size": "large"}})
+    await kube_api.delete(f"{WIDGETS}/w1")
+    events = await watch_tables(kube_api, WIDGETS, 3, resourceVersion=since)
+    assert [event["type"] for event in events] == ["ADDED", "MODIFIED", "DELETED"]
+    tables = [event["object"] for event in events]
+    assert {(t["kind"], t["apiVersion"]) for t in tables} == {("Table", "meta.k8s.io/v1")}
+    assert names(tables[0]) == ["Name", "Size", "Ready"]
+    assert [t["columnDefinitions"] for t in tables[1:]] == [None, None]
+    assert [t["rows"][0]["cells"][:2] for t in tables] == [["w1", "small"], ["w1", "large"], ["w1", "large"]]
+    for t in tables:
+        (row,) = t["rows"]
+        assert row["object"]["kind"] == "PartialObjectMetadata"
+        assert t["metadata"] == {"resourceVersion": row["object"]["metadata"]["resourceVersion"]}
+
+
+async def test_a_watch_for_tables_honours_include_object(kube_api: KubeApi) -> None:
+    await kube_api.post(WIDGETS, widget("w1"))
+    (whole,) = await watch_tables(kube_api, WIDGETS, 1, includeObject="Object")
+    assert whole["object"]["rows"][0]["object"]["spec"]["size"] == "small"
+    (bare,) = await watch_tables(kube_api, WIDGETS, 1, includeObject="None")
+    assert bare["object"]["rows"][0]["object"] is None
+
+
+async def test_a_watch_for_tables_refuses_a_bad_include_object_before_streaming(kube_api: KubeApi) -> None:
+    refused = await kube_api.get(f"{WIDGETS}?watch=true&includeObject=All", headers=TABLE)
+    assert (refused.status, refused.body["reason"]) == (400, "BadRequest")
+    assert "includeObject" in refused.body["message"]
+
+
+async def test_a_watch_for_tables_sends_a_410_as_a_status(kube_api: KubeApi,
+                                                          kube_emulator: KubernetesEmulator) -> None:
+    since = (await kube_api.get(WIDGETS)).body["metadata"]["resourceVersion"]
+    await kube_api.post(WIDGETS, widget("w1"))
+    kube_emulator.expire_watch_history()
+    (event,) = await watch_tables(kube_api, WIDGETS, 1, resourceVersion=since)
+    assert (event["type"], event["object"]["kind"], event["object"]["code"]) == ("ERROR", "Status", 410)
+
+
+@pytest.mark.looptime
+async def test_a_bookmark_on_a_watch_for_tables_is_a_table_too(kube_api: KubeApi) -> None:
+    """watchEncoder.Encode sends a BOOKMARK's object through the same transformation (only a Status passes as is)."""
+    since = (await kube_api.get(WIDGETS)).body["metadata"]["resourceVersion"]
+    (event,) = await watch_tables(kube_api, WIDGETS, 1, resourceVersion=since, allowWatchBookmarks="true",
+                                  timeoutSeconds="90")
+    assert (event["type"], event["object"]["kind"]) == ("BOOKMARK", "Table")
+    assert event["object"]["metadata"] == {"resourceVersion": since}
+    assert event["object"]["rows"][0]["object"]["metadata"] == {"resourceVersion": since}
+
+
+async def test_a_watch_for_tables_of_a_builtin_kind_prints_its_columns(kube_api: KubeApi) -> None:
+    since = (await kube_api.get("/api/v1/namespaces/default/configmaps")).body["metadata"]["resourceVersion"]
+    for name in ("a", "b"):
+        await kube_api.post("/api/v1/namespaces/default/configmaps", {"metadata": {"name": name}, "data": {"k": "v"}})
+    first, second = await watch_tables(kube_api, "/api/v1/namespaces/default/configmaps", 2, resourceVersion=since)
+    assert names(first["object"]) == ["Name", "Data", "Age"]
+    assert second["object"]["columnDefinitions"] is None
+    assert [e["object"]["rows"][0]["cells"][:2] for e in (first, second)] == [["a", 1], ["b", 1]]
 
 
 # -- built-in kinds (printers.go) ----------------------------------------------------------------------------------

@@ -33,7 +33,8 @@ class ApiError(Exception):
             "code": self.code,
         }
         if self.details is not None:
-            body["details"] = self.details
+            # StatusDetails' fields are omitempty in Go: an empty group (the core API) is left out.
+            body["details"] = {k: v for k, v in self.details.items() if v not in ("", None)}
         return body
 
 

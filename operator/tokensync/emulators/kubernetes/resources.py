@@ -13,6 +13,9 @@ from .builtin_kinds import BUILTIN_KINDS, CRUD, STATUS, BuiltinKind, Subresource
 
 ALL_VERBS = list(CRUD)  # what the emulator serves on an ordinary kind, as a cluster lists them
 AGGREGATED_DISCOVERY = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+# Resources kube-apiserver keeps in another's storage (pkg/kubeapiserver/default_storage_factory_builder.go,
+# AddCohabitatingResources): events.k8s.io Events are core Events (event_conversion.py converts).
+STORAGE_ALIASES: dict[tuple[str, str], tuple[str, str]] = {("events.k8s.io", "events"): ("", "events")}
 
 
 def wants_aggregated_discovery(accept: str) -> bool:
@@ -50,7 +53,7 @@ class Resource:
     # A CRD version's spec.selectableFields, as field labels ("spec.color" for jsonPath ".spec.color").
     selectable_fields: list[str] = field(default_factory=list)
     verbs: list[str] = field(default_factory=lambda: list(ALL_VERBS))
-    # Subresources other than status, as discovery lists them (the server serves only status).
+    # Subresources other than status, as discovery lists them (status, scale and serviceaccounts/token are served).
     subresources: list[Subresource] = field(default_factory=list)
     # Built-in kinds: the OpenAPI definition (io.k8s.api.core.v1.Secret) their objects follow.
     definition: str | None = None
@@ -63,6 +66,11 @@ class Resource:
     def key(self) -> tuple[str, str]:
         """Objects are stored per (group, plural): all versions of a kind share one store."""
         return (self.group, self.plural)
+
+    @property
+    def storage_key(self) -> tuple[str, str]:
+        """The store the objects live in: ``key``, or the resource it shares storage with."""
+        return STORAGE_ALIASES.get(self.key, self.key)
 
     @property
     def base_path(self) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .errors import bad_request
+from .event_conversion import as_core
 from .resources import Resource
 
 Matcher = Callable[[Mapping[str, str]], bool]
@@ -118,9 +119,30 @@ def _first(*paths: str) -> FieldGetter:
     return lambda obj: next((v for v in (g(obj) for g in getters) if v), "")
 
 
+def _on_core_event(getter: FieldGetter) -> FieldGetter:
+    """A core Event field read from an Event of either group (a LIST answer is in the requested
+    group's shape, a watch event in the stored core shape)."""
+    return lambda obj: getter(as_core(obj))
+
+
 _METADATA: dict[str, FieldGetter] = {"metadata.name": _path("metadata.name"),
                                      "metadata.namespace": _path("metadata.namespace")}
 _INVOLVED = ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath")
+# pkg/registry/core/event/strategy.go ToSelectableFields: what both groups' Events are selected by.
+_CORE_EVENT_FIELDS: dict[str, FieldGetter] = {
+    **_METADATA,
+    **{f"involvedObject.{f}": _path(f"involvedObject.{f}") for f in _INVOLVED},
+    "reason": _path("reason"), "type": _path("type"),
+    "reportingComponent": _path("reportingComponent"),
+    "source": _first("source.component", "reportingComponent"),
+}
+# pkg/apis/events/v1/conversion.go AddFieldLabelConversionsForEvent: the events.k8s.io labels are
+# core labels under other names, matched on the stored core Event.
+_EVENTS_V1_LABELS = {
+    **{label: label for label in (*_METADATA, "reason", "type", "source")},
+    **{f"regarding.{f}": f"involvedObject.{f}" for f in _INVOLVED},
+    "reportingController": "reportingComponent",
+}
 # The per-kind field labels kube-apiserver accepts (the AddFieldLabelConversionsFor* functions of
 # pkg/apis/core/v1 and pkg/apis/events/v1), for the kinds the emulator serves. Every other
 # built-in kind falls back to runtime.DefaultMetaV1FieldSelectorConversion: metadata.name and
@@ -128,20 +150,9 @@ _INVOLVED = ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion"
 _KIND_FIELDS: dict[tuple[str, str], dict[str, FieldGetter]] = {
     ("", "secrets"): {**_METADATA, "type": _path("type")},
     ("", "namespaces"): {"metadata.name": _path("metadata.name"), "status.phase": _path("status.phase")},
-    ("", "events"): {
-        **_METADATA,
-        **{f"involvedObject.{f}": _path(f"involvedObject.{f}") for f in _INVOLVED},
-        "reason": _path("reason"), "type": _path("type"),
-        "reportingComponent": _path("reportingComponent"),
-        "source": _first("source.component", "reportingComponent"),
-    },
-    ("events.k8s.io", "events"): {
-        **_METADATA,
-        **{f"regarding.{f}": _path(f"regarding.{f}") for f in _INVOLVED},
-        "reason": _path("reason"), "type": _path("type"),
-        "reportingController": _path("reportingController"),
-        "source": _first("deprecatedSource.component", "reportingController"),
-    },
+    ("", "events"): {label: _on_core_event(getter) for label, getter in _CORE_EVENT_FIELDS.items()},
+    ("events.k8s.io", "events"): {label: _on_core_event(_CORE_EVENT_FIELDS[core])
+                                  for label, core in _EVENTS_V1_LABELS.items()},
     ("", "pods"): {
         **_METADATA,
         **{f: _path(f) for f in ("spec.nodeName", "spec.restartPolicy", "spec.schedulerName",

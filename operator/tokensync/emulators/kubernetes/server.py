@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +11,7 @@ from aiohttp import web
 
 from tokensync.clock import Clock
 
-from . import bodies, openapi, reviews, scale, tables
+from . import bodies, encoding, openapi, reviews, scale, tables, token_request
 from .apply_handler import ApplyRequest, decode_configuration, serve_apply
 from .errors import ApiError, bad_request, conflict, invalid
 from .faults import Faults
@@ -84,8 +83,16 @@ def _options(request: web.Request, options_kind: str, *, apply: bool = False) ->
                          request.headers.get("User-Agent", ""), apply=apply)
 
 
-def _json(body: Any, status: int = 200) -> web.Response:
-    return web.Response(status=status, text=json.dumps(body), content_type="application/json")
+def _json(body: Any, status: int = 200, *, unstructured: bool = False) -> web.Response:
+    """A JSON answer as kube-apiserver writes it (encoding.py): a custom resource's object or list
+    ``unstructured`` (sorted keys), anything else with kind, apiVersion and metadata first."""
+    return web.Response(status=status, body=encoding.encode(body, unstructured=unstructured),
+                        content_type="application/json")
+
+
+def _object_json(resource: Resource, body: Any, status: int = 200) -> web.Response:
+    """An object or list of ``resource``: unstructured when it is a custom resource."""
+    return _json(body, status, unstructured=not resource.builtin)
 
 
 def _warned(response: web.Response, request: web.Request, warnings: list[str]) -> web.Response:
@@ -128,6 +135,43 @@ def _check_uid(target: Target, current: dict[str, Any], sent: Any, *, patch: boo
                    f"StorageError: invalid object, Code: 4, Key: /registry/{resource.plural}/{target.namespace or ''}/"
                    f"{name}, ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: UID in precondition: {uid}, "
                    f"UID in object meta: {actual}")
+
+
+@dataclass
+class _EventEncoder:
+    """One watch stream's lines (handlers/watch.go, watchEncoder): ``{"type":...,"object":...}`` each.
+    With ``Accept: ...;as=Table`` every object but an ERROR's Status is sent as a one-row Table
+    carrying the object's resourceVersion, with the column definitions on the first event only
+    (handlers/response.go, watchEmbeddedEncoder.doEncode sets NoHeaders after it): ``kubectl get -w``
+    prints one header and every row with the same columns."""
+
+    resource: Resource
+    clock: Clock
+    as_table: bool
+    include_object: str | None
+    headers_sent: bool = False
+
+    @classmethod
+    def for_request(cls, request: web.Request, resource: Resource, clock: Clock) -> _EventEncoder:
+        """The stream's encoder; a bad includeObject is refused (400) before the stream starts
+        (optionsForTransform in serveWatchHandler)."""
+        as_table = "as=Table" in request.headers.get("Accept", "")
+        include_object = request.query.get("includeObject")
+        if as_table:
+            tables.check_include_object(include_object)
+        return cls(resource, clock, as_table, include_object)
+
+    def encode(self, event_type: str, obj: dict[str, Any]) -> bytes:
+        unstructured = False  # an ERROR's Status (never transformed) and a Table are Go structs
+        if event_type != "ERROR" and self.as_table:
+            resource_version = (obj.get("metadata") or {}).get("resourceVersion", "")
+            obj = tables.table(self.resource, [obj], resource_version, self.clock, self.include_object,
+                               no_headers=self.headers_sent)
+        elif event_type != "ERROR":
+            unstructured = not self.resource.builtin
+        self.headers_sent = True
+        return (f'{{"type":{encoding.dumps(event_type)},"object":{encoding.dumps(obj, unstructured=unstructured)}}}\n'
+                .encode("utf-8", "backslashreplace"))
 
 
 class ApiServer:
@@ -229,8 +273,8 @@ class ApiServer:
 
     def _aggregated(self, *, core: bool) -> web.Response:
         document = self.store.registry.aggregated_discovery_doc(core)
-        return web.Response(text=json.dumps(document), headers={"Content-Type": AGGREGATED_DISCOVERY,
-                                                                 "Vary": "Accept"})
+        return web.Response(body=encoding.encode(document), headers={"Content-Type": AGGREGATED_DISCOVERY,
+                                                                      "Vary": "Accept"})
 
     def _target(self, group: str, version: str, rest: list[str]) -> Target:
         namespace: str | None = None
@@ -244,7 +288,8 @@ class ApiServer:
         name = rest[1] if len(rest) > 1 else None
         subresource = rest[2] if len(rest) > 2 else None
         if subresource is not None and not ((subresource == "status" and resource.status_subresource)
-                                            or (subresource == "scale" and scale.has_scale(resource))):
+                                            or (subresource == "scale" and scale.has_scale(resource))
+                                            or (subresource == "token" and resource.key == ("", "serviceaccounts"))):
             raise _NOT_FOUND
         if resource.namespaced and name is not None and namespace is None:
             raise _NOT_FOUND
@@ -260,6 +305,8 @@ class ApiServer:
             raise _not_allowed()  # e.g. GET on a review kind, POST on componentstatuses
         if target.subresource == "scale":
             return await self._scale(request, target)
+        if target.subresource == "token":
+            return await self._token(request, target)
         if method == "POST" and target.name is None and reviews.is_review(resource):
             return _json(reviews.review_response(resource, await self._body(request)), 201)
         if target.name is None:
@@ -273,15 +320,15 @@ class ApiServer:
                 created = self.store.create(resource, target.namespace or "", body, strict=write.strict,
                                             dry_run=write.dry_run, manager=write.manager)
                 self._count(target, "create", write.dry_run)
-                return _warned(_json(created, 201), request, self.store.warnings)
+                return _warned(_object_json(resource, created, 201), request, self.store.warnings)
             raise _not_allowed()
         namespace = target.namespace or ""
         if method == "GET":
             obj = self.store.get(resource, namespace, target.name)
             if "as=Table" in request.headers.get("Accept", ""):
-                return _json(tables.table(resource, [obj], self.store.resource_version, self.clock,
+                return _json(tables.table(resource, [obj], obj["metadata"]["resourceVersion"], self.clock,
                                           include_object=request.query.get("includeObject")))
-            return _json(obj)
+            return _object_json(resource, obj)
         if method == "PUT":
             write = _options(request, "UpdateOptions")
             body = await self._body(request)
@@ -290,7 +337,7 @@ class ApiServer:
                                         require_resource_version=not resource.builtin, strict=write.strict,
                                         dry_run=write.dry_run, manager=write.manager)
             self._count(target, "update", write.dry_run)
-            return _warned(_json(updated), request, self.store.warnings)
+            return _warned(_object_json(resource, updated), request, self.store.warnings)
         if method == "PATCH":
             return await self._patch(request, target)
         if method == "DELETE" and target.subresource is None:
@@ -303,7 +350,7 @@ class ApiServer:
                 return _json({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                               "details": {"name": target.name, "group": resource.group, "kind": resource.plural,
                                           "uid": obj["metadata"]["uid"]}})
-            return _json(obj, 200)
+            return _object_json(resource, obj)
         raise _not_allowed()
 
     async def _delete_options(self, request: web.Request) -> tuple[dict[str, Any], bool, str]:
@@ -339,8 +386,8 @@ class ApiServer:
                 raise
             deleted.append(obj)
             self._count(target, "delete", dry_run)
-        return _json({"kind": f"{resource.kind}List", "apiVersion": resource.api_version,
-                      "metadata": {"resourceVersion": str(resource_version)}, "items": deleted})
+        return _object_json(resource, {"kind": f"{resource.kind}List", "apiVersion": resource.api_version,
+                                       "metadata": {"resourceVersion": str(resource_version)}, "items": deleted})
 
     async def _scale(self, request: web.Request, target: Target) -> web.Response:
         """GET, PUT, PATCH on <name>/scale: an autoscaling/v1 Scale (scale.py)."""
@@ -354,6 +401,17 @@ class ApiServer:
         if verb and write:
             self._count(target, verb, write.dry_run)
         return _json(answer)
+
+    async def _token(self, request: web.Request, target: Target) -> web.Response:
+        """POST <serviceaccount>/token: a TokenRequest answered with a token (token_request.py); 405 otherwise."""
+        if request.method != "POST":
+            raise _not_allowed()
+        assert target.name is not None
+        write = _options(request, "CreateOptions")
+        answer = token_request.serve_token_request(self.store, self.clock, target.namespace or "", target.name,
+                                                   await self._body(request), strict=write.strict)
+        self._count(target, "create", write.dry_run)
+        return _warned(_json(answer.body, 201), request, answer.warnings)
 
     def _count(self, target: Target, verb: str, dry_run: bool = False) -> None:
         if dry_run:
@@ -380,8 +438,9 @@ class ApiServer:
                                  include_object=request.query.get("includeObject"))
             table["metadata"] = metadata
             return _json(table)
-        return _json({"kind": f"{target.resource.kind}List", "apiVersion": target.resource.api_version,
-                      "metadata": metadata, "items": chunk.items})
+        return _object_json(target.resource, {"kind": f"{target.resource.kind}List",
+                                              "apiVersion": target.resource.api_version,
+                                              "metadata": metadata, "items": chunk.items})
 
     def _chunk(self, request: web.Request, target: Target) -> Page:
         """The LIST's items, one chunk of them with ``limit``: the first page lists now and keeps the
@@ -454,7 +513,7 @@ class ApiServer:
                                     subresource=target.subresource, strict=options.strict, dry_run=options.dry_run,
                                     manager=options.manager)
         self._count(target, "patch", options.dry_run)
-        return _warned(_json(updated), request, self.store.warnings)
+        return _warned(_object_json(resource, updated), request, self.store.warnings)
 
     async def _apply(self, request: web.Request, target: Target) -> web.Response:
         """Server-side apply (apply_handler.py): 201 when it created the object."""
@@ -465,7 +524,7 @@ class ApiServer:
             namespace=target.namespace or "", name=target.name, subresource=target.subresource,
             manager=options.manager, force=bool(options.force), dry_run=options.dry_run))
         self._count(target, "patch", options.dry_run)
-        return _json(answer, 201 if created else 200)
+        return _object_json(target.resource, answer, 201 if created else 200)
 
     def _subscribe(self, request: web.Request, target: Target, watch_list: bool) -> tuple[Watcher, int | None]:
         """A watcher, and for the watch-list protocol (sendInitialEvents=true) how many initial ADDED events
@@ -484,6 +543,7 @@ class ApiServer:
         field_match = parse_field_selector(request.query.get("fieldSelector"), target.resource)
         bookmarks = request.query.get("allowWatchBookmarks") in ("true", "1")
         timeout = request.query.get("timeoutSeconds")
+        encoder = _EventEncoder.for_request(request, target.resource, self.clock)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + float(timeout) if timeout else None
         response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
@@ -491,7 +551,7 @@ class ApiServer:
         await response.prepare(request)
 
         async def send(event_type: str, obj: Any) -> None:
-            await response.write(json.dumps({"type": event_type, "object": obj}).encode() + b"\n")
+            await response.write(encoder.encode(event_type, obj))
 
         async def bookmark(annotations: dict[str, str] | None = None) -> None:
             metadata: dict[str, Any] = {"resourceVersion": str(self.store.resource_version)}

@@ -21,8 +21,8 @@ from typing import Any
 
 from tokensync.clock import Clock
 
+from . import event_conversion, namespaces, validation, workloads
 from . import managed_fields as managed_fields_module
-from . import namespaces, validation, workloads
 from . import schema as schemas
 from .errors import ApiError, already_exists, bad_request, conflict, gone, invalid, not_found
 from .resources import Registry, Resource, resources_from_crd
@@ -77,6 +77,14 @@ def _without(obj: Mapping[str, Any], *keys: str) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if k not in keys}
 
 
+def _omit_empty_metadata(metadata: dict[str, Any]) -> None:
+    """ObjectMeta's maps and lists are ``omitempty`` (apimachinery pkg/apis/meta/v1/types.go), so a
+    null or emptied one is not stored: ``annotations: {}`` comes back without ``annotations``."""
+    for key, empty in (("labels", {}), ("annotations", {}), ("finalizers", []), ("ownerReferences", [])):
+        if key in metadata and metadata[key] in (None, empty):
+            del metadata[key]
+
+
 class Store:
     def __init__(self, registry: Registry, clock: Clock, *, history_size: int = 1000) -> None:
         self.registry = registry
@@ -99,23 +107,24 @@ class Store:
         return resource
 
     def _bucket(self, resource: Resource) -> dict[ObjectKey, dict[str, Any]]:
-        return self._objects.setdefault(resource.key, {})
+        return self._objects.setdefault(resource.storage_key, {})
 
     def _next_rv(self) -> int:
         self.resource_version += 1
         return self.resource_version
 
     def present(self, resource: Resource, obj: Mapping[str, Any]) -> dict[str, Any]:
-        """A stored object as served at ``resource``'s version (no conversion: only apiVersion changes)."""
-        result = copy.deepcopy(dict(obj))
+        """A stored object as served at ``resource``'s version (no conversion: only apiVersion changes,
+        but for Events, stored once for two groups: event_conversion.py)."""
+        result = event_conversion.convert(copy.deepcopy(dict(obj)), resource.api_version)
         result["apiVersion"] = resource.api_version
         result["kind"] = resource.kind
         return result
 
     def _emit(self, resource: Resource, event_type: str, obj: dict[str, Any],
               old: dict[str, Any] | None = None) -> None:
-        event = WatchEvent(int(obj["metadata"]["resourceVersion"]), resource.key, event_type, copy.deepcopy(obj),
-                           old)
+        event = WatchEvent(int(obj["metadata"]["resourceVersion"]), resource.storage_key, event_type,
+                           copy.deepcopy(obj), old)
         if len(self._history) == self._history.maxlen:
             self._history_floor = self._history[0].resource_version
         self._history.append(event)
@@ -141,6 +150,7 @@ class Store:
     def _validate(self, resource: Resource, obj: dict[str, Any], old: dict[str, Any] | None,
                   strict: bool = False) -> dict[str, Any]:
         name = obj["metadata"].get("name", "")
+        _omit_empty_metadata(obj["metadata"])
         causes: list[dict[str, str]] = []
         for section in ("labels", "annotations"):
             values = obj["metadata"].get(section)
@@ -237,7 +247,7 @@ class Store:
     def stored(self, resource: Resource, namespace: str, name: str) -> dict[str, Any] | None:
         """A copy of the stored object, or None: for writes that must know whether it exists."""
         obj = self._bucket(resource).get((namespace if resource.namespaced else "", name))
-        return copy.deepcopy(obj) if obj is not None else None
+        return copy.deepcopy(event_conversion.for_write(obj, resource.api_version)) if obj is not None else None
 
     def list(self, resource: Resource, namespace: str | None,
              label_match: Callable[[Mapping[str, str]], bool] = lambda _: True,
@@ -263,7 +273,8 @@ class Store:
         if not isinstance(obj.get("metadata", {}), dict):
             raise bad_request("metadata must be an object")
         metadata = obj.setdefault("metadata", {})
-        requested = metadata.get("managedFields")
+        requested = event_conversion.requested_managed_fields(metadata.get("managedFields"), resource.kind,
+                                                              resource.api_version)
         for key in _SERVER_METADATA:
             metadata.pop(key, None)
         if resource.namespaced:
@@ -303,6 +314,8 @@ class Store:
             self._own(resource, None, obj, managed, manager=manager, subresource=None)
         else:
             self._set_managed(obj, copy.deepcopy(managed_fields))
+        obj = event_conversion.for_storage(obj, resource.api_version)
+        metadata = obj["metadata"]
         if dry_run:
             # A real server's dry-run create answers with uid and timestamps but no resourceVersion.
             return self.present(resource, obj)
@@ -327,14 +340,16 @@ class Store:
         managedFields replace the live ones when given (``[]`` resets them); a server-side apply
         passes the ``managed_fields`` it computed instead."""
         namespace = namespace if resource.namespaced else ""
-        current = self._bucket(resource).get((namespace, name))
-        if current is None:
+        stored = self._bucket(resource).get((namespace, name))
+        if stored is None:
             raise not_found(resource.group, resource.plural, name)
+        current = event_conversion.for_write(stored, resource.api_version)
         new = copy.deepcopy(dict(body))
         metadata = new.get("metadata")
         if not isinstance(metadata, dict):
             raise bad_request("metadata must be an object")
-        requested = metadata.get("managedFields", _ABSENT)
+        requested = event_conversion.requested_managed_fields(metadata.get("managedFields", _ABSENT), resource.kind,
+                                                              resource.api_version)
         if metadata.get("name", name) != name:
             raise bad_request(f'the name of the object ({metadata.get("name")}) does not match the name on the URL '
                               f"({name})")
@@ -383,6 +398,7 @@ class Store:
             self._own(resource, current, new, managed, manager=manager, subresource=subresource)
         else:
             self._set_managed(new, copy.deepcopy(managed_fields))
+        new, current = event_conversion.for_storage(new, resource.api_version), stored
         if new == current:
             return self.present(resource, current)  # a no-op write: no new resourceVersion, no event.
         if resource.has_generation and self._spec_part(resource, new) != self._spec_part(resource, current):
@@ -680,12 +696,12 @@ class Store:
     def subscribe(self, resource: Resource, namespace: str | None, since: str | None) -> Watcher:
         """A watcher primed like kube-apiserver: rv unset/"0" replays current objects as ADDED;
         a given rv replays history after it, or 410 Gone if the history no longer reaches back."""
-        watcher = Watcher(resource.key, namespace if resource.namespaced else None)
+        watcher = Watcher(resource.storage_key, namespace if resource.namespaced else None)
         if since in (None, "", "0"):
             items, _ = self.list(resource, watcher.namespace)
             for item in items:
-                watcher.queue.put_nowait(WatchEvent(int(item["metadata"]["resourceVersion"]), resource.key, "ADDED",
-                                                    item))
+                watcher.queue.put_nowait(WatchEvent(int(item["metadata"]["resourceVersion"]), resource.storage_key,
+                                                    "ADDED", item))
         else:
             try:
                 since_rv = int(since)

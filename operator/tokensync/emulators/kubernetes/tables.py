@@ -45,17 +45,20 @@ class _Printer:
     conditions: _Conditions | None = None
 
 
-def table(resource: Resource, items: list[dict[str, Any]], resource_version: int, clock: Clock,
+def table(resource: Resource, items: list[dict[str, Any]], resource_version: int | str, clock: Clock,
           include_object: str | None = None, *, no_headers: bool = False) -> dict[str, Any]:
-    """The meta.k8s.io/v1 Table for a LIST, or for a GET of one object (``items`` = [it]).
+    """The meta.k8s.io/v1 Table for a LIST, or for one object (``items`` = [it]): a GET or a watch event.
 
+    ``resource_version`` is the list's, or the object's: a convertor copies the ListMeta of a list and
+    the resourceVersion of a single object (rest/table.go, tableconvertor.go, tablegenerator.go).
     ``no_headers`` leaves out the column definitions (null), as kube-apiserver does for every watch
     event after the first one of a ``kubectl get --watch`` (handlers/response.go, watchEmbeddedEncoder).
     """
-    _check_include_object(include_object)
+    check_include_object(include_object)
     printer = _printer_for(resource)
     columns = None if no_headers else [dict(column) for column in printer.columns]
-    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {"resourceVersion": str(resource_version)},
+    metadata = {"resourceVersion": str(resource_version)} if str(resource_version) else {}
+    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": metadata,
             "columnDefinitions": columns, "rows": [_row(printer, item, clock, include_object) for item in items]}
 
 
@@ -76,7 +79,8 @@ def _row(printer: _Printer, item: dict[str, Any], clock: Clock, include_object: 
 
 # -- includeObject (endpoints/handlers/response.go; meta/v1beta1/validation ValidateTableOptions) ---------------
 
-def _check_include_object(include_object: str | None) -> None:
+def check_include_object(include_object: str | None) -> None:
+    """includeObject must be one of the TableOptions values (400 BadRequest otherwise)."""
     if include_object not in (None, "", "Metadata", "Object", "None"):
         raise bad_request(f'Unable to convert to Table as requested: includeObject: Invalid value: "{include_object}": '
                           "must be 'Metadata', 'Object', 'None', or empty")

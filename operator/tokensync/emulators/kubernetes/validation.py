@@ -341,7 +341,11 @@ def decode(resource: Resource, obj: dict[str, Any]) -> tuple[dict[str, Any], lis
 
 # Fields the OpenAPI lists as required only because their Go field has no omitempty, and which
 # Go's validation does not require: an absent value decodes to "" and is accepted.
-_NOT_ENFORCED = {("io.k8s.api.apps.v1.StatefulSetSpec", "serviceName")}
+_NOT_ENFORCED = {("io.k8s.api.apps.v1.StatefulSetSpec", "serviceName"),
+                 # pkg/apis/core/validation/events.go requires no Event field but eventTime, and that
+                 # only on a create through events.k8s.io (_events_v1_causes): an Event stored by
+                 # either group is then written through the other without them.
+                 ("io.k8s.api.core.v1.Event", "involvedObject"), ("io.k8s.api.events.v1.Event", "eventTime")}
 
 
 def required_causes(value: Any, node: Schema, path: str) -> list[Cause]:
@@ -456,7 +460,14 @@ def _crd_causes(obj: Mapping[str, Any], old: Mapping[str, Any] | None) -> list[C
     return [] if name == wanted else [_invalid("metadata.name", name, 'must be spec.names.plural+"."+spec.group')]
 
 
+def _events_v1_causes(obj: Mapping[str, Any], old: Mapping[str, Any] | None) -> list[Cause]:
+    """ValidateEventCreate for events.k8s.io/v1 (pkg/apis/core/validation/events.go): eventTime is
+    required on create; updates run the legacy checks only, which do not require it."""
+    return [_required("eventTime")] if old is None and not obj.get("eventTime") else []
+
+
 _KIND_CHECKS: dict[tuple[str, str], Callable[[Mapping[str, Any], Mapping[str, Any] | None], list[Cause]]] = {
+    ("events.k8s.io", "Event"): _events_v1_causes,
     ("", "Secret"): _secret_causes,
     ("", "ConfigMap"): _config_map_causes,
     ("apiextensions.k8s.io", "CustomResourceDefinition"): _crd_causes,
