@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 
 import pytest
 
@@ -229,3 +230,49 @@ async def test_a_key_due_in_less_than_a_millisecond_never_runs_before_its_moment
     await asyncio.sleep(1)
     await queue.stop()
     assert len(runs) == 1 and runs[0] >= moment, f"{len(runs)} runs, the first {moment - runs[0]:.6f} s early"
+
+
+async def test_a_sync_that_could_not_linger_at_first_lingers_when_another_ends() -> None:
+    """Found by review: with as many syncs lingering as slots, one past hang_after was refused and
+    never asked again, so when the lingering ones ended, hung syncs held every slot to their end
+    and a healthy group waited 9 s past hang_after."""
+    loop = asyncio.get_running_loop()
+    started: dict[tuple[str, int], float] = {}
+
+    async def worker(key: tuple[str, int]) -> None:
+        started[key] = loop.time()
+        await asyncio.sleep(0.1 if key[0] == "healthy" else 30)
+
+    queue: WorkQueue[tuple[str, int]] = WorkQueue(worker, concurrency=32, group=lambda key: key[0],
+                                                  hang_after=5.0)
+    queue.start()
+    for n in range(40):
+        for i in range(200 if n == 0 else 4):
+            queue.schedule((f"stuck{n}", i))
+    await asyncio.sleep(31)  # the first 32 lingering syncs have ended; those refused at t=10 run on
+    asked = loop.time()
+    queue.schedule(("healthy", 0))
+    await asyncio.sleep(20)
+    await queue.stop(cancel_running=True)
+    assert started[("healthy", 0)] - asked <= 5.01
+
+
+@pytest.mark.parametrize("durations", ["equal", "varied"])
+async def test_two_busy_groups_share_the_slots_as_they_free_one_at_a_time(durations: str) -> None:
+    """Found by review: each freed slot went to the group held first, so of two namespaces with the
+    same backlog one got 1,378 syncs done in a minute and the other 71."""
+    rng = random.Random(7)
+    done = {"a": 0, "b": 0}
+
+    async def worker(key: tuple[str, int]) -> None:
+        await asyncio.sleep(1.0 if durations == "equal" else rng.uniform(0.5, 1.5))
+        done[key[0]] += 1
+
+    queue: WorkQueue[tuple[str, int]] = WorkQueue(worker, concurrency=32, group=lambda key: key[0])
+    queue.start()
+    for i in range(2000):
+        queue.schedule(("a", i))
+        queue.schedule(("b", i))
+    await asyncio.sleep(60)
+    await queue.stop(cancel_running=True)
+    assert min(done.values()) >= 0.8 * max(done.values()), done

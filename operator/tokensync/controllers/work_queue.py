@@ -13,14 +13,17 @@ the slots, so a fleet in one namespace loses little throughput.
 The reserve alone is one slot per group: nine hanging namespaces took all 32 slots and a healthy
 one waited for a hang to end (26 s, measured by a review). So a sync that has run ``hang_after``
 seconds gives its slot back (it lingers): it still counts for its group, which never holds more
-than its share in all, but no longer for the bound. At most ``concurrency`` syncs linger, so no
-more than twice the bound are ever in flight, and a healthy namespace waits at most
-``hang_after`` until as many syncs hang as there are slots.
+than its share in all, but no longer for the bound. At most ``concurrency`` syncs linger (the
+next in line lingers when one ends), so no more than twice the bound are ever in flight, and a
+healthy namespace waits at most ``hang_after`` (11 s) while fewer syncs hang than there are slots.
+When the cloud rate limiter is what holds syncs up past ``hang_after``, they linger too: more
+syncs wait on the limiter at once (the call rate holds), and a new namespace waits behind them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import heapq
 import itertools
@@ -32,6 +35,10 @@ logger = logging.getLogger(__name__)
 _DUE_TOLERANCE = 0.001  # seconds
 
 Key = TypeVar("Key", bound=Hashable)
+# Longer than one cloud attempt's timeout (10 s): a sync past it has had an attempt time out (or
+# waited that long for the cloud rate limiter). Shorter, syncs that are slow but answer (5-10 s
+# under throttling) lingered too, and twice the bound ran (found by review).
+HANG_AFTER = 11.0
 
 
 def _one_group(_key: Any) -> Hashable:
@@ -40,7 +47,7 @@ def _one_group(_key: Any) -> Hashable:
 
 class WorkQueue(Generic[Key]):
     def __init__(self, worker: Callable[[Key], Awaitable[None]], *, concurrency: int = 32,
-                 group: Callable[[Key], Hashable] = _one_group, hang_after: float = 5.0) -> None:
+                 group: Callable[[Key], Hashable] = _one_group, hang_after: float = HANG_AFTER) -> None:
         self._worker = worker
         self._concurrency = concurrency
         self._group = group
@@ -49,6 +56,7 @@ class WorkQueue(Generic[Key]):
         self._hang_after = hang_after
         self._lingering: set[Key] = set()  # running past hang_after: their slots are given back
         self._linger_timers: dict[Key, asyncio.TimerHandle] = {}
+        self._waiting_to_linger: collections.deque[Key] = collections.deque()  # past hang_after, none free
         self._running_by_group: dict[Hashable, int] = {}
         # Due, but their group had its share when they came up: per group, in due order.
         self._held: dict[Hashable, list[tuple[float, int, Key]]] = {}
@@ -150,8 +158,11 @@ class WorkQueue(Generic[Key]):
         """A group with syncs running may start another only while more than the reserve is
         free: the reserve is for the groups with none running."""
         running = self._running_by_group.get(self._group(key), 0)
-        free = self._concurrency - (len(self._running) - len(self._lingering))
+        free = self._free()
         return free > 0 and running < self._share and (running == 0 or free > self._reserve)
+
+    def _free(self) -> int:
+        return self._concurrency - (len(self._running) - len(self._lingering))
 
     def _start(self, key: Key) -> None:
         self._running.add(key)
@@ -163,21 +174,46 @@ class WorkQueue(Generic[Key]):
         self._linger_timers[key] = asyncio.get_running_loop().call_later(self._hang_after, self._linger, key)
 
     def _linger(self, key: Key) -> None:
-        """``key`` has run ``hang_after`` seconds: give its slot back, while few enough linger."""
+        """``key`` has run ``hang_after`` seconds: give its slot back, while few enough linger;
+        else it waits in line for a lingering sync to end (found by review: one refused once
+        never lingered, and held its slot to the end)."""
         self._linger_timers.pop(key, None)
-        if key in self._running and len(self._lingering) < self._concurrency:
+        if key not in self._running:
+            return
+        if len(self._lingering) < self._concurrency:
             self._lingering.add(key)
             self._changed.set()
+        else:
+            self._waiting_to_linger.append(key)
+
+    def _stopped_lingering(self, key: Key) -> None:
+        """``key`` ended: if it lingered, the longest-waiting running sync lingers in its place."""
+        if key not in self._lingering:
+            with contextlib.suppress(ValueError):
+                self._waiting_to_linger.remove(key)  # (at most twice the bound long)
+            return
+        self._lingering.discard(key)
+        while self._waiting_to_linger:
+            waiting = self._waiting_to_linger.popleft()
+            if waiting in self._running and waiting not in self._lingering:
+                self._lingering.add(waiting)
+                return
 
     def _start_held(self) -> None:
         """Start the held keys that may start now: one per group in turn, groups with nothing
-        running first, earliest first within a group. So the slots lingering syncs gave back go
-        round the groups, not to whichever group comes first."""
-        started = True
-        while started and self._held:
-            started = False
-            for group in sorted(self._held, key=lambda group: group in self._running_by_group):
-                started = self._start_next_held(group) or started
+        running first, earliest first within a group. A group served goes to the back of the
+        line, so freed slots go round the groups, not to whichever group was held first."""
+        for idle_pass in (True, False):
+            started = True
+            while started and self._free() > 0:
+                started = False
+                for group in [g for g in self._held if (g not in self._running_by_group) == idle_pass]:
+                    if self._free() <= 0:
+                        return
+                    if self._start_next_held(group):
+                        started = True
+                        if group in self._held:
+                            self._held[group] = self._held.pop(group)  # to the back of the line
 
     def _start_next_held(self, group: Hashable) -> bool:
         """Start ``group``'s earliest held key if it may start; drop the superseded ones."""
@@ -211,8 +247,8 @@ class WorkQueue(Generic[Key]):
             logger.exception("reconcile of %s failed unexpectedly; retrying in 60s", key)
             self.schedule(key, 60.0)
         finally:
+            self._stopped_lingering(key)
             self._running.discard(key)
-            self._lingering.discard(key)
             timer = self._linger_timers.pop(key, None)
             if timer is not None:
                 timer.cancel()
