@@ -816,3 +816,30 @@ async def test_a_failure_near_expiry_is_planned_on_the_operators_clock(
         known = operator.application_tokens.known_expiry((NS, "svc"), status(kube, "svc"))
         assert known is not None and abs(known - expiry_on_our_clock) < timedelta(seconds=2), (known,
                                                                                              expiry_on_our_clock)
+
+
+async def test_a_resource_replaced_while_the_watch_was_down_starts_with_no_memory_of_the_old_one(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator, clock: LoopClock
+) -> None:
+    """Deleted and created again under its name while the watch re-lists (410 Gone): the operator
+    sees only a new uid, never the deletion. What it remembered for the old resource (here: that
+    TokenExpiring was posted) must not apply to the new one, whose Events are its own."""
+    cloud.add_token("token_at_expiry", lifetime=timedelta(hours=1))
+    scenario.standard_cluster(kube, cloud)
+    spec = scenario.application_token("svc", token_id="token_at_expiry", renewal={"strategy": "None"})
+    kube.create(spec)
+    await eventually(is_ready(kube, "svc"))
+    expires = parse_rfc3339(status(kube, "svc")["expirationTime"])
+    assert expires is not None
+    await asyncio.sleep((expires - timedelta(minutes=5) - clock.now()).total_seconds())
+
+    def warned_uids() -> set[str]:
+        return {str(e["involvedObject"]["uid"]) for e in scenario.events(kube, "svc") if e["reason"] == "TokenExpiring"}
+
+    assert len(warned_uids()) == 1
+    kube.expire_watch_history()
+    kube.close_watches()
+    kube.delete(API, "applicationtokens", NS, "svc")
+    kube.create(spec)  # in the same moment: the re-list shows only the new object
+    new_uid = kube.get(API, "applicationtokens", NS, "svc")["metadata"]["uid"]
+    await eventually(lambda: new_uid in warned_uids(), timeout=10)  # at its first sync, not a re-list later

@@ -365,3 +365,31 @@ async def test_a_retirement_before_a_rotation_is_tried_once_and_then_backs_off()
     assert len(cloud.calls) == 2, "a rotation soon after is not held up by tokens backing off"
     await rotation_at(now + timedelta(minutes=40), left)
     assert len(cloud.calls) == 4, "the next rotation tries them again: at most two enabled tokens"
+
+
+async def test_retirements_that_time_out_before_a_rotation_never_let_a_short_token_expire(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator, clock: LoopClock
+) -> None:
+    """Found by the soak: a 2-minute token renewed 30 s before expiry, whose replaced tokens the
+    cloud would not disable (each Disable timing out after 10 s). The retirements before every
+    create ran one after another and the new token's ExpirationTime was counted from before them,
+    so the Secret held an expired token for 17 s while the cloud answered every read and create.
+    Retirements before a create get a bounded share of the time left, all at once, and the new
+    token's lifetime counts from its create."""
+    cloud.add_token("token_rot", lifetime=timedelta(minutes=2))
+    scenario.standard_cluster(kube, cloud)
+    kube.create(scenario.application_token(
+        "svc", token_id="token_rot", renewal=renewal("Rotate", retire="Delete", retireAfter="1h"),
+        refresh={"renewBefore": "30s"}))
+    await eventually(is_ready(kube, "svc"))
+    cloud.inject_fault(action="DisableApplicationToken", latency_ms=12_000)  # never answers in time
+    try:
+        seen = await watch_secret(kube, clock, cloud, "svc", timedelta(minutes=10), 1, valid_in_cloud(cloud, clock))
+    finally:
+        cloud.clear_faults()
+        await asyncio.sleep(30)  # the Disables held by the fault end here, in fast-forwarded time
+    assert len(seen) >= 5  # it kept rotating every ~90 s
+    for token in app_tokens(cloud).values():
+        if token.status == "enabled" and token.expiration_time is not None:
+            # Every token made lives its full two minutes (from its create, on the cloud's clock).
+            assert token.expiration_time - token.create_time >= timedelta(minutes=2) - timedelta(seconds=1)

@@ -44,6 +44,7 @@ lost (waiting ``CREATE_SETTLE`` for a recent one to be listed); only then does t
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -122,8 +123,8 @@ class TokenRenewal:
         retire: Retire,
         lifetime: timedelta,
         uid: str,
-        now: datetime,
-        cloud_now: datetime,
+        clock: Callable[[], datetime],
+        skew: timedelta,
         known_ids: set[str],
         held: set[str],
         settle: timedelta,
@@ -131,7 +132,11 @@ class TokenRenewal:
         announce: Announce,
     ) -> Rotated:
         """Make (or recover) the token that replaces ``current``; recorded before it returns.
-        ``held``: tokens some resource holds now, never retired or deleted here."""
+        ``held``: tokens some resource holds now, never retired or deleted here. ``clock`` is the
+        operator's, ``skew`` the cloud's clock minus it; ``settle`` bounds the wait for a lost
+        create and the retirements before a new one (a quarter of the current token's time left)."""
+        now = clock()
+        cloud_now = now + skew
         pending = status.get("pendingRotation")
         unsettled = unsettled_from_status(status)
         if isinstance(pending, dict) or unsettled:
@@ -148,8 +153,11 @@ class TokenRenewal:
             elif isinstance(pending, dict):
                 await self._give_up_on(pending, unsettled, now=now, settle=settle, record=record)
         left = await self.retire_all(retiring, how=retire, record=record, current=current, announce=announce,
-                                     held=held, now=now)
-        expiration_ms = tagged_expiration(cloud_now, lifetime, uid)
+                                     held=held, now=now, budget=settle)
+        # The new token's lifetime counts from its create, not from before the retirements (found
+        # by the soak: slow retirements took 20 s out of a 2-minute token's life).
+        now = clock()
+        expiration_ms = tagged_expiration(now + skew, lifetime, uid)
         await record({"pendingRotation": {"startedAt": rfc3339(now), "expirationTime": expiration_ms,
                                           "replaces": current}})
         try:
@@ -262,34 +270,61 @@ class TokenRenewal:
 
     async def retire_all(self, entries: Sequence[Retiring], *, how: Retire, record: Record, current: str | None,
                          announce: Announce, held: set[str], now: datetime,
-                         backing_off_too: bool = False) -> list[Retiring]:
+                         backing_off_too: bool = False, budget: timedelta | None = None) -> list[Retiring]:
         """Retire now the entries whose successor reached the Secret (they have a retireAt), before a
         new rotation or at the token limit. One the Secret may still hold waits; one the cloud
         refuses to retire stays listed for its own retries: neither blocks the rotation. So each
-        gets one attempt, no retries, and a refusal puts it on the retirement backoff; one still
-        backing off after a refusal is skipped (``backing_off_too``: not at the token limit, where
-        room must be made). Disables that time out would otherwise spend 10 to 30 s per token
-        before every create, past a short-lived token's expiry (found by the soak)."""
-        if how == "Keep" or not entries:
+        gets one attempt, no retries, all at once and within ``budget``; a refusal or no answer in
+        time puts it on the retirement backoff; one still backing off after a refusal is skipped
+        (``backing_off_too``: not at the token limit, where room must be made). Disables that time
+        out, one after another, took 10 s each before every create, past a short-lived token's
+        expiry (found by the soak)."""
+        if how == "Keep":
             return list(entries)
+        due = [entry for entry in entries if entry.token_id != current and entry.retire_at is not None
+               and entry.token_id not in held  # (another resource uses it; it stays listed until let go)
+               and (backing_off_too or not entry.attempts or entry.retire_at <= now)]
+        if not due:
+            return list(entries)
+        outcomes = await self._attempt_retirements(due, how=how, budget=budget)
         left = list(entries)
-        for entry in entries:
-            if entry.token_id == current or entry.retire_at is None or entry.token_id in held:
-                continue  # (held: another resource uses it; it stays listed until let go)
-            if entry.attempts and entry.retire_at > now and not backing_off_too:
+        done: list[Retired] = []
+        for entry, outcome in zip(due, outcomes, strict=True):
+            if isinstance(outcome, Retired):
+                left = [e for e in left if e.token_id != entry.token_id]
+                done.append(outcome)
                 continue
-            try:
-                done = await self.retire_one(entry, how=how, once=True)
-            except CloudError as error:
-                logger.info("could not retire token %s before the next rotation: %s", entry.token_id, error.code)
-                refused = retry_retirement(entry, now, first=RETIRE_RETRY, most=RETIRE_RETRY_MOST)
-                left = [refused if e.token_id == entry.token_id else e for e in left]
-                await record({"retiringTokens": retiring_as_status(left)})
-                continue
-            left = [e for e in left if e.token_id != entry.token_id]
-            await record({"retiringTokens": retiring_as_status(left)})
-            await announce(Retired(entry.token_id, f"{done.how} before the next rotation"))
+            logger.info("could not retire token %s before the next rotation: %s", entry.token_id, outcome)
+            refused = retry_retirement(entry, now, first=RETIRE_RETRY, most=RETIRE_RETRY_MOST)
+            left = [refused if e.token_id == entry.token_id else e for e in left]
+        await record({"retiringTokens": retiring_as_status(left)})
+        for retired in done:
+            await announce(Retired(retired.token_id, f"{retired.how} before the next rotation"))
         return left
+
+    async def _attempt_retirements(self, due: Sequence[Retiring], *, how: Retire,
+                                   budget: timedelta | None) -> list[Retired | str]:
+        """One attempt at each retirement, all at once; per entry, what was done or why not (an
+        error code, or no answer within ``budget``: the attempt is abandoned, to be made again)."""
+        attempts = [asyncio.ensure_future(self.retire_one(entry, how=how, once=True)) for entry in due]
+        try:
+            await asyncio.wait(attempts, timeout=budget.total_seconds() if budget is not None else None)
+        finally:
+            for attempt in attempts:
+                attempt.cancel()  # (a no-op for those done)
+            await asyncio.gather(*attempts, return_exceptions=True)
+        outcomes: list[Retired | str] = []
+        for attempt in attempts:
+            error = None if attempt.cancelled() else attempt.exception()
+            if attempt.cancelled():
+                outcomes.append("no answer in time")
+            elif isinstance(error, CloudError):
+                outcomes.append(error.code)
+            elif error is not None:
+                raise error
+            else:
+                outcomes.append(attempt.result())
+        return outcomes
 
     async def retire_one(self, entry: Retiring, *, how: Retire, once: bool = False) -> Retired:
         """Disable (and delete) one replaced token; a token already gone counts as retired.

@@ -69,12 +69,11 @@ class IssuingMixin(ApplicationTokenBase):
 
         async def rotate(replaced: str | None, lifetime: timedelta, skew: timedelta,
                          expires: datetime | None) -> Rotated:
-            moment = self.clock.now()
             return await renewal.rotate(
                 status=self._status(key, body), current=replaced, retiring=retiring, retire=settings.retire,
-                lifetime=lifetime, uid=jitter_key(body), now=moment, cloud_now=moment + skew,
+                lifetime=lifetime, uid=jitter_key(body), clock=self.clock.now, skew=skew,
                 known_ids=self.claims.known_token_ids(), held=self.claims.held_by_others(key),
-                settle=settle_time(now=moment, expiration_time=expires),
+                settle=settle_time(now=self.clock.now(), expiration_time=expires),
                 record=record, announce=announce,
             )
 
