@@ -1004,3 +1004,56 @@ async def test_a_token_a_refused_reader_waits_for_is_handed_over_at_deletion_aft
         await eventually(lambda: resource(kube, name) is None, timeout=300)
         await eventually(is_ready(kube, reader), timeout=3600, step=5)
     assert enabled(cloud, current)
+
+
+@pytest.mark.parametrize("expired_read", ["ok", "error"])
+async def test_after_a_stop_longer_than_a_lifetime_at_most_two_tokens_are_enabled(
+    kube: KubernetesEmulator, cloud: CloudEmulator, kubeconfig: Path, clock: LoopClock,
+    monkeypatch: pytest.MonkeyPatch, expired_read: str,
+) -> None:
+    """Found by review: with the current token expired, the retirements before a create had no
+    time at all (a quarter of nothing), were cancelled unsent, and a third token was enabled."""
+    rig = Rig(kube, cloud, clock, monkeypatch, max_enabled=2)
+    cloud.state.expired_token_read = expired_read  # type: ignore[assignment]
+    setup(kube, cloud, rotating(retire="Delete", retire_after=timedelta(hours=24), target=False))
+    async with an_operator(kubeconfig, clock):
+        await eventually(is_ready(kube, "svc"))
+        await eventually(lambda: status(kube, "svc").get("applicationTokenId") not in (None, "token_rot")
+                         and (status(kube, "svc").get("retiringTokens") or [{}])[0].get("retireAt") is not None,
+                         timeout=2 * 3600, step=10)
+    first = status(kube, "svc")["applicationTokenId"]
+    await asyncio.sleep((LIFETIME + timedelta(minutes=5)).total_seconds())  # first has expired
+    async with an_operator(kubeconfig, clock):
+        await eventually(lambda: status(kube, "svc").get("applicationTokenId") not in (None, "token_rot", first)
+                         and is_ready(kube, "svc")(), timeout=600, step=1)
+        secret_is_valid(kube, cloud, clock)
+    assert not rig.problems, rig.problems
+
+
+async def test_at_the_token_limit_the_new_token_lives_its_full_lifetime_from_its_create(
+    kube: KubernetesEmulator, cloud: CloudEmulator, operator: Operator, clock: LoopClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Found by review: after the limit's refusal, the slow retirements that make room were taken
+    out of the new token's lifetime (its ExpirationTime was worked out before them)."""
+    rig = Rig(kube, cloud, clock, monkeypatch, max_enabled=None)
+    cloud.state.max_tokens_per_application = 2
+    setup(kube, cloud, rotating(retire="Delete", retire_after=timedelta(hours=24), target=False))
+    await eventually(is_ready(kube, "svc"))
+    await eventually(lambda: len(rig.created) == 1, timeout=2 * 3600, step=10)  # first rotation: room enough
+    # The next pre-create retirement is refused once (the limit is then hit); the retirements at
+    # the limit answer slowly but within the client's 10 s timeout.
+    cloud.inject_fault(action=DISABLE, status=503, code="ServiceUnavailable", message="try later", times=1)
+    cloud.inject_fault(action=DISABLE, latency_ms=9_000)
+    cloud.inject_fault(action=DELETE, latency_ms=9_000)
+    try:
+        await eventually(lambda: len(rig.created) == 2, timeout=2 * 3600, step=5)
+    finally:
+        cloud.clear_faults()
+        await asyncio.sleep(30)
+    assert cloud.answers(CREATE, "QuotaExceeded.ApplicationToken") >= 1, "the limit was never hit"
+    made = rig.created[1]
+    token = cloud.state.tokens[made.token_id]
+    assert token.expiration_time is not None and token.create_time is not None
+    lived = token.expiration_time - token.create_time
+    assert lived >= LIFETIME - timedelta(seconds=1), f"the token made at the limit lives {lived}, not {LIFETIME}"

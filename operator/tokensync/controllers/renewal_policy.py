@@ -348,6 +348,8 @@ def without_held(entries: Sequence[Retiring], held: set[str]) -> list[Retiring]:
     return [entry for entry in entries if entry.token_id not in held]
 
 
+# The least time the retirements before a create get, all at once: one cloud attempt's timeout.
+RETIRE_BUDGET_LEAST = timedelta(seconds=10)
 RETIRE_RETRY = timedelta(minutes=1)  # a refused retirement is tried again after this, doubling
 RETIRE_RETRY_MOST = timedelta(minutes=30)
 

@@ -55,6 +55,7 @@ from tokensync.cloud.client import CloudClient
 from tokensync.cloud.errors import CloudError, CloudUnavailableError, NotFoundError, QuotaExceededError
 from tokensync.controllers.renewal_policy import (
     CREATE_SETTLE,
+    RETIRE_BUDGET_LEAST,
     RETIRE_RETRY,
     RETIRE_RETRY_MOST,
     Listed,
@@ -152,17 +153,23 @@ class TokenRenewal:
                                                        announce=announce)
             elif isinstance(pending, dict):
                 await self._give_up_on(pending, unsettled, now=now, settle=settle, record=record)
+        # Not below RETIRE_BUDGET_LEAST: with none (the current token expired), every attempt was
+        # cancelled unsent and a third token made enabled (found by review).
         left = await self.retire_all(retiring, how=retire, record=record, current=current, announce=announce,
-                                     held=held, now=now, budget=settle)
-        # The new token's lifetime counts from its create, not from before the retirements (found
-        # by the soak: slow retirements took 20 s out of a 2-minute token's life).
-        now = clock()
-        expiration_ms = tagged_expiration(now + skew, lifetime, uid)
-        await record({"pendingRotation": {"startedAt": rfc3339(now), "expirationTime": expiration_ms,
-                                          "replaces": current}})
+                                     held=held, now=now, budget=max(settle, RETIRE_BUDGET_LEAST))
+
+        async def announce_create() -> int:
+            # The new token's lifetime counts from its create, not from before the retirements
+            # (found by the soak: slow retirements took 20 s out of a 2-minute token's life).
+            moment = clock()
+            expiration_ms = tagged_expiration(moment + skew, lifetime, uid)
+            await record({"pendingRotation": {"startedAt": rfc3339(moment), "expirationTime": expiration_ms,
+                                              "replaces": current}})
+            return expiration_ms
+
         try:
             try:
-                created = await self._create(expiration_ms)
+                created = await self._create(await announce_create())
             except QuotaExceededError:
                 retired = [r for r in status.get("retiredTokens") or []
                            if isinstance(r, dict) and r.get("applicationTokenId") not in held]
@@ -173,7 +180,7 @@ class TokenRenewal:
                 left = await self.retire_all(left, how="Delete", record=record, current=current, announce=announce,
                                              held=held, now=now, backing_off_too=True)
                 await self._delete_retired(retired, record, announce)
-                created = await self._create(expiration_ms)
+                created = await self._create(await announce_create())  # (the refusal made no token)
         except CloudError as error:
             if not error.outcome_unknown:
                 # A clear refusal: no token was made, and the next attempt need not list first.
