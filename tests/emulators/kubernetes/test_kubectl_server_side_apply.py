@@ -169,3 +169,14 @@ async def test_server_side_dry_run_changes_nothing(kubectl: Kubectl) -> None:
     assert "configmap/settings serverside-applied (server dry run)" in dry.stdout
     missing = await kubectl("get", "configmap", "settings")
     assert missing.returncode != 0 and "NotFound" in missing.stderr
+
+
+async def test_the_install_manifest_also_applies_client_side_twice_without_changes(kubectl: Kubectl) -> None:
+    """The README's install with plain `kubectl apply` (client-side): every kind in the manifest is
+    served (the RBAC group included), and applying it again changes nothing."""
+    first = await kubectl("apply", "-f", str(MANIFEST))
+    assert first.returncode == 0, first.stderr
+    again = await kubectl("apply", "-f", str(MANIFEST))
+    assert again.returncode == 0, again.stderr
+    lines = [line for line in again.stdout.splitlines() if line.strip()]
+    assert lines and all(line.endswith(" unchanged") for line in lines), again.stdout
