@@ -293,7 +293,7 @@ class TokenRenewal:
                and (backing_off_too or not entry.attempts or entry.retire_at <= now)]
         if not due:
             return list(entries)
-        outcomes = await self._attempt_retirements(due, how=how, budget=budget)
+        outcomes = await self.attempt_retirements(due, how=how, budget=budget)
         left = list(entries)
         done: list[Retired] = []
         for entry, outcome in zip(due, outcomes, strict=True):
@@ -301,7 +301,8 @@ class TokenRenewal:
                 left = [e for e in left if e.token_id != entry.token_id]
                 done.append(outcome)
                 continue
-            logger.info("could not retire token %s before the next rotation: %s", entry.token_id, outcome)
+            why = outcome.code if isinstance(outcome, CloudError) else outcome
+            logger.info("could not retire token %s before the next rotation: %s", entry.token_id, why)
             refused = retry_retirement(entry, now, first=RETIRE_RETRY, most=RETIRE_RETRY_MOST)
             left = [refused if e.token_id == entry.token_id else e for e in left]
         await record({"retiringTokens": retiring_as_status(left)})
@@ -309,10 +310,10 @@ class TokenRenewal:
             await announce(Retired(retired.token_id, f"{retired.how} before the next rotation"))
         return left
 
-    async def _attempt_retirements(self, due: Sequence[Retiring], *, how: Retire,
-                                   budget: timedelta | None) -> list[Retired | str]:
-        """One attempt at each retirement, all at once; per entry, what was done or why not (an
-        error code, or no answer within ``budget``: the attempt is abandoned, to be made again)."""
+    async def attempt_retirements(self, due: Sequence[Retiring], *, how: Retire,
+                                   budget: timedelta | None) -> list[Retired | CloudError | str]:
+        """One attempt at each retirement, all at once; per entry, what was done or why not (the
+        cloud's refusal, or "no answer in time" within ``budget``: the attempt is abandoned)."""
         attempts = [asyncio.ensure_future(self.retire_one(entry, how=how, once=True)) for entry in due]
         try:
             await asyncio.wait(attempts, timeout=budget.total_seconds() if budget is not None else None)
@@ -320,13 +321,13 @@ class TokenRenewal:
             for attempt in attempts:
                 attempt.cancel()  # (a no-op for those done)
             await asyncio.gather(*attempts, return_exceptions=True)
-        outcomes: list[Retired | str] = []
+        outcomes: list[Retired | CloudError | str] = []
         for attempt in attempts:
             error = None if attempt.cancelled() else attempt.exception()
             if attempt.cancelled():
                 outcomes.append("no answer in time")
             elif isinstance(error, CloudError):
-                outcomes.append(error.code)
+                outcomes.append(error)
             elif error is not None:
                 raise error
             else:

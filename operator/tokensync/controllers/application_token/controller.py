@@ -125,5 +125,6 @@ class ApplicationTokenController(ReportingMixin, IssuingMixin, DeletionMixin):
         self.publish_metrics(key, body)
         wake, owed = await self._settle_restarts(key, body, pending, rotated_at, next_read, now)
         if status.get("retiringTokens"):
-            wake = earliest(wake, await self._settle_retirements(key, body, settings, None, restarts_owed=owed))
+            wake = earliest(wake, await self._settle_retirements(key, body, settings, None, restarts_owed=owed,
+                                                                  next_read=next_read))
         self.schedule_at(key, wake)

@@ -137,7 +137,8 @@ class ReportingMixin(RetirementMixin):
                                    f"{fetched.token_id}; next read {rfc3339(next_read)}")
         rotated_at = parse_rfc3339(new_status.get("lastRotationTime") or status.get("lastRotationTime")) or now
         wake, owed = await self._settle_restarts(key, body, pending, rotated_at, next_read, now)
-        wake = earliest(wake, await self._settle_retirements(key, body, settings, client, restarts_owed=owed))
+        wake = earliest(wake, await self._settle_retirements(key, body, settings, client, restarts_owed=owed,
+                                                              next_read=next_read))
         if settings.strategy == "None" and plan.renew_at is not None and plan.renew_at <= now:
             await self._warn_expiring(key, body, token, plan, written.fingerprint)
         metrics.record_sync(self.kind, "success", time.perf_counter() - started)

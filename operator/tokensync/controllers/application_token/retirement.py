@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -13,6 +13,7 @@ from tokensync.cloud.client import CloudClient
 from tokensync.cloud.errors import CloudError
 from tokensync.controllers.access_resolver import AccessProblem
 from tokensync.controllers.renewal_policy import (
+    RETIRE_BUDGET_LEAST,
     RenewalSettings,
     next_retirement,
     remember_retired,
@@ -39,9 +40,14 @@ class RetirementMixin(ApplicationTokenBase):
 
     async def _settle_retirements(
         self, key: Key, body: dict[str, Any], settings: RenewalSettings, client: CloudClient | None, *,
-        restarts_owed: bool,
+        restarts_owed: bool, next_read: datetime | None,
     ) -> datetime | None:
-        """Give replaced tokens their retireAt once the restarts are made; retire those due. When to look again."""
+        """Give replaced tokens their retireAt once the restarts are made; retire those due. When to look again.
+
+        One attempt each, all at once, and never past ``next_read`` (at most RETIRE_BUDGET_LEAST): a
+        retirement retried inside the call (3 x 10 s for Disable, as many for Delete) held up the
+        same resource's renewal read for a minute, and a 2-minute token expired (found by the soak).
+        """
         body = self.objects.get(key) or body
         status = body.get("status") or {}
         now = self.clock.now()
@@ -52,6 +58,9 @@ class RetirementMixin(ApplicationTokenBase):
         left = list(scheduled)
         remembered = list(status.get("retiredTokens") or [])
         due = [entry for entry in retirements_due(scheduled, now) if entry.token_id not in held]
+        budget = RETIRE_BUDGET_LEAST if next_read is None else min(next_read - now, RETIRE_BUDGET_LEAST)
+        if due and budget <= timedelta(seconds=1):
+            return next_read  # the read comes first; a rotation retires them before its create anyway
         if due:
             spec = body.get("spec") or {}
             if client is None:
@@ -62,14 +71,15 @@ class RetirementMixin(ApplicationTokenBase):
                     return now + RETIRE_RETRY
             renewal = TokenRenewal(client, instance_id=str(spec.get("instanceId")),
                                    application_id=str(spec.get("applicationId")))
-            for entry in due:
-                try:
-                    retired = await renewal.retire_one(entry, how=settings.retire)
-                except CloudError as error:
+            outcomes = await renewal.attempt_retirements(due, how=settings.retire, budget=budget)
+            for entry, retired in zip(due, outcomes, strict=True):
+                if isinstance(retired, CloudError | str):
                     later = retry_retirement(entry, now, first=RETIRE_RETRY, most=self.defaults.max_backoff)
                     left = [later if e.token_id == entry.token_id else e for e in left]
-                    metrics.record_renewal(settings.strategy, error.reason)
-                    why = explained(error, renewal.instance_id, renewal.application_id, entry.token_id)
+                    metrics.record_renewal(settings.strategy, retired.reason if isinstance(retired, CloudError)
+                                           else "CloudUnavailable")
+                    why = (explained(retired, renewal.instance_id, renewal.application_id, entry.token_id)
+                           if isinstance(retired, CloudError) else retired)
                     await self.events.post(body, "Warning", "RenewalFailed",
                                            f"could not retire replaced token {entry.token_id}: {why}; "
                                            f"next attempt {rfc3339(later.retire_at)}")
