@@ -395,3 +395,22 @@ async def test_retirements_that_time_out_before_a_rotation_never_let_a_short_tok
         if token.status == "enabled" and token.expiration_time is not None:
             # Every token made lives its full two minutes (from its create, on the cloud's clock).
             assert token.expiration_time - token.create_time >= timedelta(minutes=2) - timedelta(seconds=1)
+
+
+async def test_a_retirement_cut_short_by_its_budget_says_what_got_no_answer() -> None:
+    """Found by review: an attempt abandoned at its budget was reported as a bare "no answer in
+    time", without the token, the calls or how long tokensync waited."""
+    from tokensync.cloud.errors import CloudUnavailableError
+    from tokensync.controllers.renewal_policy import Retiring
+    from tokensync.controllers.token_renewal import TokenRenewal
+
+    class _Silent:
+        async def disable_application_token(self, **_ids: Any) -> None:
+            await asyncio.sleep(3600)
+
+    renewal = TokenRenewal(_Silent(), instance_id="idaas_demo", application_id="app_demo")  # type: ignore[arg-type]
+    [outcome] = await renewal.attempt_retirements([Retiring("token_old", None)], how="Delete",
+                                                  budget=timedelta(seconds=10))
+    assert isinstance(outcome, CloudUnavailableError)
+    assert outcome.code == "RequestTimeout"
+    assert "token_old" in str(outcome) and "10s" in str(outcome) and "Disable, then Delete" in str(outcome)

@@ -301,8 +301,7 @@ class TokenRenewal:
                 left = [e for e in left if e.token_id != entry.token_id]
                 done.append(outcome)
                 continue
-            why = outcome.code if isinstance(outcome, CloudError) else outcome
-            logger.info("could not retire token %s before the next rotation: %s", entry.token_id, why)
+            logger.info("could not retire token %s before the next rotation: %s", entry.token_id, outcome.code)
             refused = retry_retirement(entry, now, first=RETIRE_RETRY, most=RETIRE_RETRY_MOST)
             left = [refused if e.token_id == entry.token_id else e for e in left]
         await record({"retiringTokens": retiring_as_status(left)})
@@ -311,9 +310,9 @@ class TokenRenewal:
         return left
 
     async def attempt_retirements(self, due: Sequence[Retiring], *, how: Retire,
-                                   budget: timedelta | None) -> list[Retired | CloudError | str]:
+                                   budget: timedelta | None) -> list[Retired | CloudError]:
         """One attempt at each retirement, all at once; per entry, what was done or why not (the
-        cloud's refusal, or "no answer in time" within ``budget``: the attempt is abandoned)."""
+        cloud's refusal, or a RequestTimeout when ``budget`` ran out: the attempt is abandoned)."""
         attempts = [asyncio.ensure_future(self.retire_one(entry, how=how, once=True)) for entry in due]
         try:
             await asyncio.wait(attempts, timeout=budget.total_seconds() if budget is not None else None)
@@ -321,11 +320,17 @@ class TokenRenewal:
             for attempt in attempts:
                 attempt.cancel()  # (a no-op for those done)
             await asyncio.gather(*attempts, return_exceptions=True)
-        outcomes: list[Retired | CloudError | str] = []
-        for attempt in attempts:
+        outcomes: list[Retired | CloudError] = []
+        for entry, attempt in zip(due, attempts, strict=True):
             error = None if attempt.cancelled() else attempt.exception()
             if attempt.cancelled():
-                outcomes.append("no answer in time")
+                # Named like the cloud's own timeouts, so the Event says which calls and how long.
+                waited = int(budget.total_seconds()) if budget is not None else 0
+                outcomes.append(CloudUnavailableError(
+                    code="RequestTimeout", action="DisableApplicationToken", retryable=True,
+                    message=f"no answer within {waited}s to retiring token {entry.token_id} "
+                            f"({'Disable, then Delete' if how == 'Delete' else 'Disable'}); tokensync stopped "
+                            "waiting so that the token's renewal is not held up"))
             elif isinstance(error, CloudError):
                 outcomes.append(error)
             elif error is not None:

@@ -73,13 +73,11 @@ class RetirementMixin(ApplicationTokenBase):
                                    application_id=str(spec.get("applicationId")))
             outcomes = await renewal.attempt_retirements(due, how=settings.retire, budget=budget)
             for entry, retired in zip(due, outcomes, strict=True):
-                if isinstance(retired, CloudError | str):
+                if isinstance(retired, CloudError):
                     later = retry_retirement(entry, now, first=RETIRE_RETRY, most=self.defaults.max_backoff)
                     left = [later if e.token_id == entry.token_id else e for e in left]
-                    metrics.record_renewal(settings.strategy, retired.reason if isinstance(retired, CloudError)
-                                           else "CloudUnavailable")
-                    why = (explained(retired, renewal.instance_id, renewal.application_id, entry.token_id)
-                           if isinstance(retired, CloudError) else retired)
+                    metrics.record_renewal(settings.strategy, retired.reason)
+                    why = explained(retired, renewal.instance_id, renewal.application_id, entry.token_id)
                     await self.events.post(body, "Warning", "RenewalFailed",
                                            f"could not retire replaced token {entry.token_id}: {why}; "
                                            f"next attempt {rfc3339(later.retire_at)}")
