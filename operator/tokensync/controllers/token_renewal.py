@@ -158,7 +158,7 @@ class TokenRenewal:
         left = await self.retire_all(retiring, how=retire, record=record, current=current, announce=announce,
                                      held=held, now=now, budget=max(settle, RETIRE_BUDGET_LEAST))
 
-        async def announce_create() -> int:
+        async def record_pending_create() -> int:
             # The new token's lifetime counts from its create, not from before the retirements
             # (found by the soak: slow retirements took 20 s out of a 2-minute token's life).
             moment = clock()
@@ -169,7 +169,7 @@ class TokenRenewal:
 
         try:
             try:
-                created = await self._create(await announce_create())
+                created = await self._create(await record_pending_create())
             except QuotaExceededError:
                 retired = [r for r in status.get("retiredTokens") or []
                            if isinstance(r, dict) and r.get("applicationTokenId") not in held]
@@ -180,7 +180,7 @@ class TokenRenewal:
                 left = await self.retire_all(left, how="Delete", record=record, current=current, announce=announce,
                                              held=held, now=now, backing_off_too=True)
                 await self._delete_retired(retired, record, announce)
-                created = await self._create(await announce_create())  # (the refusal made no token)
+                created = await self._create(await record_pending_create())  # (the refusal made no token)
         except CloudError as error:
             if not error.outcome_unknown:
                 # A clear refusal: no token was made, and the next attempt need not list first.
